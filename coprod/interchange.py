@@ -1,0 +1,609 @@
+"""Reading and writing the interchange format: a folder of CSV files or one .xlsx workbook.
+
+Import is all-or-nothing. Every row of every file is read and validated first; if anything
+is wrong, every problem is reported (file, row as a spreadsheet shows it, field, reason) and
+nothing is written. Only a clean set is written, in one transaction, upserting by id, with an
+audit-trail entry for every record it creates or changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pydantic import ValidationError
+
+from coprod.models import ENTITIES, ENTITY_BY_FILE, Entity, FieldProblem
+from coprod.store import COLUMNS, KEYS, Change, Store, quote
+
+FILE_ORDER = [e.file_name for e in ENTITIES]
+MAX_ERRORS_PER_FILE = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an import was rejected, phrased for the person who made the file."""
+
+    file: str
+    row: int | None
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", field {self.field}"
+        return f"{where}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    """The data was not imported; ``problems`` says why, row by row."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s); nothing was imported")
+
+
+@dataclass
+class Sheet:
+    """One file's rows as read: (spreadsheet row number, {column: raw value})."""
+
+    name: str  # file name as the user sees it (decisions.csv, or workbook.xlsx › decisions)
+    entity: type[Entity]
+    header: list[str]
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values()) + sum(self.unchanged.values())
+
+    def lines(self) -> list[str]:
+        out = []
+        for entity in (e.table for e in ENTITIES):
+            if entity in self.created or entity in self.updated or entity in self.unchanged:
+                out.append(
+                    f"{entity}: {self.created.get(entity, 0)} new, "
+                    f"{self.updated.get(entity, 0)} updated, "
+                    f"{self.unchanged.get(entity, 0)} unchanged"
+                )
+        return out
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_source(source: str | Path) -> list[Sheet]:
+    """Read a CSV folder, a single CSV file or an .xlsx workbook into sheets."""
+    path = Path(source)
+    if not path.exists():
+        raise ImportRejected([Problem(str(path), None, None, "no such file or folder")])
+    if path.is_dir():
+        return _read_folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return read_workbook(path.read_bytes(), path.name)
+    if suffix == ".csv":
+        return [read_csv_bytes(path.read_bytes(), path.name)]
+    raise ImportRejected(
+        [Problem(path.name, None, None, "not a CSV folder, .csv file or .xlsx workbook")]
+    )
+
+
+def _read_folder(folder: Path) -> list[Sheet]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    if not files:
+        raise ImportRejected(
+            [Problem(folder.name, None, None, "the folder holds no CSV files of the format")]
+        )
+    sheets, problems = [], []
+    for path in files:
+        try:
+            sheets.append(read_csv_bytes(path.read_bytes(), path.name))
+        except ImportRejected as rejected:
+            problems.extend(rejected.problems)
+    if problems:
+        raise ImportRejected(problems)
+    return sheets
+
+
+def _entity_for(name: str, shown: str) -> type[Entity]:
+    stem = name.strip().lower()
+    stem = stem[:-4] if stem.endswith(".csv") else stem
+    entity = ENTITY_BY_FILE.get(stem)
+    if entity is None:
+        raise ImportRejected(
+            [
+                Problem(
+                    shown,
+                    None,
+                    None,
+                    "not a file of the format; expected one of "
+                    + ", ".join(f"{n}.csv" for n in FILE_ORDER),
+                )
+            ]
+        )
+    return entity
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), else Windows-1252 as Excel writes it."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_csv_bytes(data: bytes, name: str) -> Sheet:
+    entity = _entity_for(name, name)
+    if b"\x00" in data[:4096]:
+        raise ImportRejected([Problem(name, None, None, "this is not a text CSV file")])
+    text = decode_text(data)
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    return _sheet_from_records(name, entity, records)
+
+
+def read_workbook(data: bytes, name: str) -> list[Sheet]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ImportRejected([Problem(name, None, None, "this is not a readable .xlsx workbook")]) from None
+    sheets, problems = [], []
+    try:
+        for ws in workbook.worksheets:
+            shown = f"{name} › {ws.title}"
+            try:
+                entity = _entity_for(ws.title, shown)
+                records = [list(row) for row in ws.iter_rows(values_only=True)]
+                sheets.append(_sheet_from_records(shown, entity, records))
+            except ImportRejected as rejected:
+                problems.extend(rejected.problems)
+    finally:
+        workbook.close()
+    if problems:
+        raise ImportRejected(problems)
+    if not sheets:
+        raise ImportRejected([Problem(name, None, None, "the workbook has no sheets")])
+    return sheets
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _sheet_from_records(name: str, entity: type[Entity], records: list[list[Any]]) -> Sheet:
+    # Excel often pads rows: drop trailing rows and columns that are wholly empty.
+    while records and all(_is_blank(v) for v in records[-1]):
+        records.pop()
+    if not records:
+        raise ImportRejected([Problem(name, None, None, "the file is empty: it has no header row")])
+    raw_header = records[0]
+    while raw_header and _is_blank(raw_header[-1]):
+        raw_header = raw_header[:-1]
+    header = [str(h).strip().lower() if h is not None else "" for h in raw_header]
+    problems = []
+    allowed = list(entity.model_fields)
+    seen: set[str] = set()
+    for position, column in enumerate(header, start=1):
+        if column == "":
+            problems.append(Problem(name, 1, None, f"column {position} has no name in the header"))
+        elif column in seen:
+            problems.append(Problem(name, 1, column, "this column appears twice in the header"))
+        elif column not in allowed:
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    column,
+                    "unknown column; the columns of this file are " + ", ".join(allowed),
+                )
+            )
+        seen.add(column)
+    for required in (n for n, f in entity.model_fields.items() if f.is_required()):
+        if required not in seen:
+            problems.append(Problem(name, 1, required, "required column is missing"))
+    if problems:
+        raise ImportRejected(problems)
+    sheet = Sheet(name, entity, header)
+    for index, record in enumerate(records[1:], start=2):
+        if all(_is_blank(v) for v in record):
+            continue  # blank lines are skipped, but still counted so row numbers match
+        extra = record[len(header) :]
+        if any(not _is_blank(v) for v in extra):
+            problems.append(
+                Problem(
+                    name,
+                    index,
+                    None,
+                    f"this row has more values than the header has columns ({len(header)})",
+                )
+            )
+            continue
+        values = {col: record[i] if i < len(record) else None for i, col in enumerate(header)}
+        sheet.rows.append((index, values))
+    if problems:
+        raise ImportRejected(problems)
+    return sheet
+
+
+# --- validating ---------------------------------------------------------------------------
+
+
+def _problem_from(error: dict[str, Any], name: str, row: int) -> Problem:
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, FieldProblem):
+        return Problem(name, row, cause.field, str(cause))
+    loc = error.get("loc") or ()
+    field_name = str(loc[0]) if loc else None
+    message = str(error.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    if error.get("type") == "missing":
+        message = "a value is required"
+    elif error.get("type") == "string_pattern_mismatch":
+        message = "must be 1–64 letters, digits, '.', '_' or '-'"
+    elif error.get("type") == "string_too_short":
+        message = "a value is required"
+    return Problem(name, row, field_name, message)
+
+
+def validate_rows(sheet: Sheet) -> tuple[list[tuple[int, Entity]], list[Problem]]:
+    good: list[tuple[int, Entity]] = []
+    problems: list[Problem] = []
+    first_seen: dict[tuple[str, ...], int] = {}
+    for row_number, values in sheet.rows:
+        present = {k: v for k, v in values.items() if not _is_blank(v)}
+        try:
+            record = sheet.entity.model_validate(present)
+        except ValidationError as exc:
+            problems.extend(_problem_from(e, sheet.name, row_number) for e in exc.errors())  # type: ignore[arg-type]
+            continue
+        key = record.key_values()
+        if key in first_seen:
+            problems.append(
+                Problem(
+                    sheet.name,
+                    row_number,
+                    sheet.entity.key[-1] if len(key) > 1 else sheet.entity.key[0],
+                    f"duplicate {'/'.join(sheet.entity.key)} {'/'.join(key)} "
+                    f"(first on row {first_seen[key]})",
+                )
+            )
+            continue
+        first_seen[key] = row_number
+        good.append((row_number, record))
+    return good, problems
+
+
+def _existing(store: Store, sql: str) -> dict[str, Any]:
+    with store.cursor() as cur:
+        return {row[0]: row[1:] for row in cur.execute(sql).fetchall()}
+
+
+def check_references(
+    store: Store, records: dict[str, list[tuple[int, str, Entity]]]
+) -> list[Problem]:
+    """Every board, meeting, member and decision a row names must exist (here or in the store)."""
+
+    def known(table: str, sql: str, make: Any) -> dict[str, Any]:
+        found = _existing(store, sql)
+        for _row, _name, record in records.get(table, []):
+            found[getattr(record, KEYS[table][0])] = make(record)
+        return found
+
+    boards = known("board", "SELECT board_id, kind FROM board", lambda r: (r.kind,))
+    meetings = known(
+        "meeting", "SELECT meeting_id, board_id FROM meeting", lambda r: (r.board_id,)
+    )
+    members = known("member", "SELECT member_id, board_id FROM member", lambda r: (r.board_id,))
+    decisions = known("decision", "SELECT decision_id, board_id FROM decision", lambda r: (r.board_id,))
+
+    problems: list[Problem] = []
+
+    def need(name: str, row: int, fieldname: str, value: str | None, pool: dict[str, Any], what: str) -> bool:
+        if value is not None and value not in pool:
+            problems.append(Problem(name, row, fieldname, f"no {what} has the id '{value}'"))
+            return False
+        return True
+
+    for row, name, r in records.get("member", []):
+        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
+    for row, name, r in records.get("meeting", []):
+        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
+    for row, name, r in records.get("attendance", []):
+        ok_meeting = need(name, row, "meeting_id", r.meeting_id, meetings, "meeting")  # type: ignore[attr-defined]
+        ok_member = need(name, row, "member_id", r.member_id, members, "member")  # type: ignore[attr-defined]
+        if ok_meeting and ok_member:
+            m_board = meetings[r.meeting_id][0]  # type: ignore[attr-defined]
+            p_board = members[r.member_id][0]  # type: ignore[attr-defined]
+            if m_board != p_board:
+                problems.append(
+                    Problem(
+                        name,
+                        row,
+                        "member_id",
+                        f"member '{r.member_id}' belongs to board '{p_board}', "  # type: ignore[attr-defined]
+                        f"not to the meeting's board '{m_board}'",
+                    )
+                )
+    for row, name, r in records.get("decision", []):
+        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
+        if r.meeting_id is not None and need(  # type: ignore[attr-defined]
+            name, row, "meeting_id", r.meeting_id, meetings, "meeting"  # type: ignore[attr-defined]
+        ):
+            m_board = meetings[r.meeting_id][0]  # type: ignore[attr-defined]
+            if m_board != r.board_id:  # type: ignore[attr-defined]
+                problems.append(
+                    Problem(
+                        name,
+                        row,
+                        "meeting_id",
+                        f"meeting '{r.meeting_id}' belongs to board '{m_board}', "  # type: ignore[attr-defined]
+                        f"not to this decision's board '{r.board_id}'",  # type: ignore[attr-defined]
+                    )
+                )
+    for row, name, r in records.get("involvement", []):
+        need(name, row, "decision_id", r.decision_id, decisions, "decision")  # type: ignore[attr-defined]
+    responses: dict[str, tuple[str, dt.date, str, int]] = {}
+    for row, name, r in records.get("health_check", []):
+        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
+        # One respondent's answers share a board, date and group.
+        facts = (r.board_id, r.check_date, str(r.respondent_group), row)  # type: ignore[attr-defined]
+        first = responses.setdefault(r.response_id, facts)  # type: ignore[attr-defined]
+        for index, fieldname in enumerate(("board_id", "check_date", "respondent_group")):
+            if first[index] != facts[index]:
+                problems.append(
+                    Problem(
+                        name,
+                        row,
+                        fieldname,
+                        f"response '{r.response_id}' has a different {fieldname} on row {first[3]}",  # type: ignore[attr-defined]
+                    )
+                )
+    return problems
+
+
+def validate(store: Store, sheets: Iterable[Sheet]) -> dict[str, list[Entity]]:
+    """Validate every sheet fully; raise ImportRejected with every problem found."""
+    problems: list[Problem] = []
+    by_table: dict[str, list[tuple[int, str, Entity]]] = defaultdict(list)
+    seen_tables: dict[str, str] = {}
+    for sheet in sheets:
+        table = sheet.entity.table
+        if table in seen_tables:
+            problems.append(
+                Problem(sheet.name, None, None, f"the same data is also in {seen_tables[table]}")
+            )
+            continue
+        seen_tables[table] = sheet.name
+        good, bad = validate_rows(sheet)
+        problems.extend(bad)
+        by_table[table].extend((row, sheet.name, record) for row, record in good)
+    if not problems:
+        problems.extend(check_references(store, by_table))
+    if problems:
+        raise ImportRejected(problems)
+    return {table: [r for _row, _name, r in rows] for table, rows in by_table.items()}
+
+
+# --- writing ------------------------------------------------------------------------------
+
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "INTEGER": pa.int32(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def arrow_type(sql_type: str) -> pa.DataType:
+    return _ARROW_TYPES[sql_type.split(" ")[0]]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, dt.date):
+        return value.value
+    return value
+
+
+def to_arrow(table: str, records: list[Entity]) -> pa.Table:
+    columns = COLUMNS[table]
+    data = {name: [_plain(getattr(r, name)) for r in records] for name, _ in columns}
+    schema = pa.schema([(name, arrow_type(sql)) for name, sql in columns])
+    return pa.table(data, schema=schema)
+
+
+def write_records(
+    cur: Any, table: str, records: list[Entity] | pa.Table, change: Change
+) -> tuple[int, int, int]:
+    """Upsert records by key inside the caller's transaction; audit every change.
+
+    Returns (created, updated, unchanged).
+    """
+    incoming = records if isinstance(records, pa.Table) else to_arrow(table, records)
+    if incoming.num_rows == 0:
+        return 0, 0, 0
+    cols = [name for name, _ in COLUMNS[table]]
+    keys = KEYS[table]
+    qt = quote(table)
+    col_list = ", ".join(quote(c) for c in cols)
+    join = " AND ".join(f"t.{quote(k)} = i.{quote(k)}" for k in keys)
+    key_expr = "concat_ws('/', " + ", ".join(f"i.{quote(k)}" for k in keys) + ")"
+    differs = (
+        "row(" + ", ".join(f"t.{quote(c)}" for c in cols) + ") IS DISTINCT FROM row("
+        + ", ".join(f"i.{quote(c)}" for c in cols) + ")"
+    )
+    as_struct = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {{a}}.{quote(c)}" for c in cols) + "))"
+    cur.register("_incoming", incoming)
+    try:
+        # The audit trail first, while the old values are still there to record.
+        cur.execute(
+            f"""
+            INSERT INTO audit_log (actor, source, entity, record_key, action, before, after)
+            SELECT ?, ?, ?, {key_expr},
+                   CASE WHEN t.{quote(keys[0])} IS NULL THEN 'create' ELSE 'update' END,
+                   CASE WHEN t.{quote(keys[0])} IS NULL THEN NULL ELSE {as_struct.format(a="t")} END,
+                   {as_struct.format(a="i")}
+            FROM _incoming i LEFT JOIN {qt} t ON {join}
+            WHERE t.{quote(keys[0])} IS NULL OR {differs}
+            """,  # noqa: S608 - identifiers come from the fixed schema; values are bound
+            [change.actor, change.source, table],
+        )
+        counts = cur.execute(
+            f"""
+            SELECT count(*) FILTER (WHERE t.{quote(keys[0])} IS NULL),
+                   count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND {differs}),
+                   count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND NOT ({differs}))
+            FROM _incoming i LEFT JOIN {qt} t ON {join}
+            """  # noqa: S608
+        ).fetchone()
+        updates = ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}" for c in cols if c not in keys
+        )
+        changed = " OR ".join(
+            f"{qt}.{quote(c)} IS DISTINCT FROM excluded.{quote(c)}" for c in cols if c not in keys
+        )
+        conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}, " \
+            f"updated_at = now()::TIMESTAMP, updated_by = excluded.updated_by WHERE {changed}" \
+            if updates else "ON CONFLICT DO NOTHING"
+        cur.execute(
+            f"""
+            INSERT INTO {qt} ({col_list}, created_by, updated_by)
+            SELECT {col_list}, ?, ? FROM _incoming
+            {conflict}
+            """,  # noqa: S608
+            [change.actor, change.actor],
+        )
+    finally:
+        cur.unregister("_incoming")
+    assert counts is not None
+    return int(counts[0]), int(counts[1]), int(counts[2])
+
+
+def import_source(store: Store, source: str | Path, change: Change) -> ImportSummary:
+    """Read, validate and write a folder or workbook; all or nothing."""
+    return import_sheets(store, read_source(source), change)
+
+
+def import_sheets(store: Store, sheets: list[Sheet], change: Change) -> ImportSummary:
+    records = validate(store, sheets)
+    summary = ImportSummary()
+    with store.transaction() as cur:
+        for entity in ENTITIES:
+            if entity.table not in records:
+                continue
+            created, updated, unchanged = write_records(cur, entity.table, records[entity.table], change)
+            summary.created[entity.table] = created
+            summary.updated[entity.table] = updated
+            summary.unchanged[entity.table] = unchanged
+    return summary
+
+
+# --- exporting ----------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def export_rows(store: Store, table: str, *, include_withdrawn: bool = False) -> Iterator[list[Any]]:
+    cols = [name for name, _ in COLUMNS[table]]
+    where = "" if include_withdrawn else "WHERE withdrawn_at IS NULL"
+    order = ", ".join(quote(k) for k in KEYS[table])
+    with store.cursor() as cur:
+        result = cur.execute(
+            f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)} {where} ORDER BY {order}"  # noqa: S608
+        )
+        while batch := result.fetchmany(10_000):
+            yield from (list(row) for row in batch)
+
+
+def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write every entity in the interchange format (csv or xlsx) or as parquet files."""
+    target = Path(out)
+    written: list[Path] = []
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        target.mkdir(parents=True, exist_ok=True)
+        workbook = Workbook(write_only=True)
+        for entity in ENTITIES:
+            ws = workbook.create_sheet(entity.file_name)
+            ws.append([name for name, _ in COLUMNS[entity.table]])
+            for row in export_rows(store, entity.table):
+                ws.append([_cell(v) if v is not None else None for v in row])
+        path = target / "coprod.xlsx"
+        workbook.save(path)
+        return [path]
+    target.mkdir(parents=True, exist_ok=True)
+    for entity in ENTITIES:
+        cols = [name for name, _ in COLUMNS[entity.table]]
+        if fmt == "parquet":
+            path = target / f"{entity.file_name}.parquet"
+            with store.cursor() as cur:
+                cur.execute(
+                    f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(entity.table)} "  # noqa: S608
+                    f"WHERE withdrawn_at IS NULL ORDER BY {', '.join(quote(k) for k in KEYS[entity.table])}) "
+                    f"TO '{_sql_path(path)}' (FORMAT parquet)"
+                )
+        elif fmt == "csv":
+            path = target / f"{entity.file_name}.csv"
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(cols)
+                for row in export_rows(store, entity.table):
+                    writer.writerow([_cell(v) for v in row])
+        else:
+            raise ValueError(f"unknown export format {fmt!r}: use csv, xlsx or parquet")
+        written.append(path)
+    return written
+
+
+def _sql_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
+
+
+def write_csv_folder(folder: str | Path, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Write rows (dicts keyed by column) as interchange CSV files; used by the demo generator."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    for entity in ENTITIES:
+        rows = tables.get(entity.table)
+        if rows is None:
+            continue
+        cols = [name for name, _ in COLUMNS[entity.table]]
+        with (target / f"{entity.file_name}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(cols)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in cols])

@@ -1,0 +1,724 @@
+"""The rule engine: every rule of DOMAIN.md as DuckDB SQL, computed as of a date.
+
+The decision rules (FTS, TB) work from one table of facts per decision (``DECISION_FACTS``):
+when people who use services were first involved, the highest rung they reached, and the
+tick-box signals. Findings are then read off those facts, and off the meeting (REP) and
+health-check (HC) queries, each with a message that names the dates and the principle behind
+it. All thresholds come from ``coprod.settings.Thresholds``; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
+from coprod.store import Store
+
+SEVERITIES = ("critical", "major", "minor", "warning", "info")
+
+CATEGORIES: dict[str, str] = {
+    # category: what it means, as a person would say it
+    "from_start": "involved from the start",
+    "formative": "involved while options were still open, but not from the very start",
+    "late": "involved only after the options were fixed",
+    "retrofitted": "involved only on or after the day of the decision",
+    "never": "decided without involving people who use services",
+    "pending": "not decided yet, and nobody involved so far",
+    "unknown": "involved, but when options were fixed is not recorded",
+    "not_applicable": "marked as not affecting people who use services",
+}
+# The order a board reads them in, best first.
+CATEGORY_ORDER = (
+    "from_start",
+    "formative",
+    "late",
+    "retrofitted",
+    "never",
+    "unknown",
+    "pending",
+    "not_applicable",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    title: str
+    condition: str
+    principle: str
+    source: str
+
+
+_FROM_THE_START = (
+    "Co-production from the start: people who use services are involved 'from the very start "
+    "... before important decisions are taken when as much as possible can still be influenced'."
+)
+_SEED_000_001 = "ILiS co-production principles (seed 000); ILiS DIY Guide 11 (seed 001)"
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "FTS-EXEMPT",
+        "info",
+        "Exempt from the involvement check",
+        "The decision is marked as not affecting people who use services; the reason is shown "
+        "so that auditors see every exemption.",
+        "Openness: an exemption from involvement must be visible so that the people it affects "
+        "can challenge it.",
+        "DOMAIN.md, FTS not_applicable",
+    ),
+    Rule(
+        "FTS-NONE",
+        "critical",
+        "Decided without involving people who use services",
+        "The decision was taken and nobody who uses services, no carer and no Disabled People's "
+        "Organisation was involved at 'consult' level or above.",
+        _FROM_THE_START,
+        _SEED_000_001,
+    ),
+    Rule(
+        "FTS-AT-RISK",
+        "major",
+        "Options fixed and nobody involved yet",
+        "The decision is not yet taken, its options are already fixed, and nobody who uses "
+        "services has been involved.",
+        _FROM_THE_START + " There is still time to involve people before the board decides.",
+        _SEED_000_001,
+    ),
+    Rule(
+        "FTS-AFTER-DECISION",
+        "critical",
+        "Involved only after the decision",
+        "People who use services were first involved on or after the day the decision was "
+        "taken. Being in the room at the decision meeting is representation, not involvement "
+        "from the start.",
+        _FROM_THE_START,
+        _SEED_000_001,
+    ),
+    Rule(
+        "FTS-AFTER-OPTIONS",
+        "major",
+        "Consulting on a done deal",
+        "People who use services were first involved on or after the day the options were "
+        "fixed.",
+        "Gunning principle 1: consultation must happen while proposals are still at a "
+        "formative stage. " + _FROM_THE_START,
+        "Gunning principles (R v Brent LBC ex p Gunning, 1985); seed 001",
+    ),
+    Rule(
+        "FTS-LATE-START",
+        "minor",
+        "Involved while options were open, but not from the very start",
+        "People who use services were first involved before the options were fixed, but more "
+        "than the start window after the decision was identified.",
+        _FROM_THE_START,
+        _SEED_000_001,
+    ),
+    Rule(
+        "FTS-TIMELINE-GAP",
+        "warning",
+        "Record when the options were fixed",
+        "People who use services were involved, but not within the start window, and the date "
+        "the options were fixed is not recorded, so it cannot be told whether they could still "
+        "influence the decision.",
+        _FROM_THE_START,
+        _SEED_000_001,
+    ),
+    Rule(
+        "TB-ONE-WAY",
+        "minor",
+        "One-way consultation only",
+        "The highest level of involvement reached was 'consult'.",
+        "Co-production is 'not a tick-box exercise of one-way communication or consultation'.",
+        "Seed 001; ENIL fact sheet (seed 003)",
+    ),
+    Rule(
+        "TB-LABEL-MISMATCH",
+        "major",
+        "The paper claims more involvement than happened",
+        "The approach the board paper claims is higher on the ladder than the highest level "
+        "people who use services were actually involved at (or nobody was involved).",
+        "Consultation 'can often be mistaken ... as co-production'; a claim must match what "
+        "happened (Think Local Act Personal ladder of co-production).",
+        "TLAP / NEF ladder; ENIL fact sheet (seed 003)",
+    ),
+    Rule(
+        "TB-NO-FEEDBACK",
+        "minor",
+        "People were not told the result",
+        "The decision was taken more than the feedback window ago and no involvement records "
+        "that participants were told the result within that window.",
+        "People should not be left 'not informed of ... the end result of their input': "
+        "'we asked, you said, we did'.",
+        "ENIL fact sheet (seed 003)",
+    ),
+    Rule(
+        "TB-NO-INFLUENCE",
+        "minor",
+        "No record of what people changed",
+        "The decision was taken and no involvement records what changed because of it.",
+        "Co-production is not 'just giving people a chance to speak, but not using the "
+        "information'; Gunning principle 4: responses must be conscientiously taken into "
+        "account.",
+        "Seed 001; Gunning principles",
+    ),
+    Rule(
+        "TB-SHORT-WINDOW",
+        "minor",
+        "Consultation too short",
+        "A formal consultation ran for fewer days than the minimum.",
+        "Gunning principle 3: consultees must be given adequate time to consider and respond.",
+        "Gunning principles",
+    ),
+    Rule(
+        "TB-NO-LIVED-EXPERIENCE",
+        "minor",
+        "No experts by experience took part",
+        "The number of participants with lived experience is recorded and adds up to nobody.",
+        "People with lived experience are the 'experts by experience'; involvement without them "
+        "is not co-production.",
+        "ENIL fact sheet (seed 003)",
+    ),
+    Rule(
+        "TB-NO-SUPPORT",
+        "minor",
+        "No support offered to take part",
+        "No involvement offered any accessible format (easy read, BSL, transport, ...) or "
+        "expenses.",
+        "People need support to take part as equals: venue, transport, publicity, and "
+        "reward for their time.",
+        "Seed 001; ENIL fact sheet (seed 003); National Standards for Community Engagement "
+        "(Support)",
+    ),
+    Rule(
+        "TB-DISPUTED",
+        "major",
+        "Involvement disputed",
+        "A Disabled People's Organisation or other participant disputes what officers recorded "
+        "about an involvement; disputed involvement does not count.",
+        "Trust and information-sharing are foundations of co-production.",
+        "Seed 001",
+    ),
+    Rule(
+        "REP-NO-VOICE",
+        "major",
+        "No lived-experience voice at the table",
+        "Nobody with lived experience (a service user, carer or DPO representative, or a member "
+        "recorded as having lived experience) was present, remote or substituted at the meeting "
+        "that took the decision.",
+        "People who use services and carers are represented on the board and take part as equals.",
+        "Seed 001; Integration Joint Board membership rules",
+    ),
+    Rule(
+        "REP-COMPOSITION",
+        "major",
+        "A required member is missing from the board",
+        "At a meeting of an Integration Joint Board, no current member held one of the roles "
+        "the law requires: service user, carer, third sector and staff representatives.",
+        "Integration Joint Boards must include these non-voting members.",
+        "Public Bodies (Joint Working) (Integration Joint Boards) (Scotland) Order 2014",
+    ),
+    Rule(
+        "HC-GAP",
+        "major",
+        "Professionals and people with lived experience see it differently",
+        "At one health-check, professionals scored an item higher than the lived-experience "
+        "side (people who use services, carers, DPOs) by the gap threshold or more.",
+        "Partners 'make wrong assumptions about each other'; a perception gap is a warning sign.",
+        "Seed 001",
+    ),
+    Rule(
+        "HC-DECLINE",
+        "minor",
+        "A health-check score fell",
+        "An item's average score fell by the decline threshold or more since the board's "
+        "previous health-check.",
+        "Co-production needs a 'regular health-check' to spot problems early.",
+        "Seed 001",
+    ),
+    Rule(
+        "HC-OVERDUE",
+        "minor",
+        "Health-check overdue",
+        "The board took decisions in the overdue window but held no health-check in it.",
+        "Co-production needs a 'regular health-check' to spot problems early.",
+        "Seed 001",
+    ),
+)
+RULES_BY_CODE = {r.code: r for r in RULES}
+
+
+# --- the SQL ------------------------------------------------------------------------------
+
+# Level ranks on the ladder: none 0 < inform 1 < consult 2 < engage 3 < co_design 4 < co_produce 5.
+_RANK = (
+    "CASE {col} WHEN 'inform' THEN 1 WHEN 'consult' THEN 2 WHEN 'engage' THEN 3 "
+    "WHEN 'co_design' THEN 4 WHEN 'co_produce' THEN 5 ELSE 0 END"
+)
+
+DECISION_FACTS = f"""
+WITH d AS (
+    SELECT * FROM decision
+    WHERE withdrawn_at IS NULL
+      AND ($boards IS NULL OR list_contains($boards, board_id))
+),
+inv AS (
+    SELECT i.*, {_RANK.format(col="i.level")} AS level_rank
+    FROM involvement i JOIN d ON i.decision_id = d.decision_id
+    WHERE i.withdrawn_at IS NULL
+),
+recorded AS (
+    SELECT decision_id, count(*) AS recorded_involvements,
+           count(*) FILTER (WHERE attestation = 'disputed') AS disputed_involvements
+    FROM inv GROUP BY decision_id
+),
+-- Qualifying involvement: people who use services, carers or a DPO; 'consult' or higher;
+-- not disputed; already started by as_of (planned involvement has not happened yet).
+q AS (
+    SELECT inv.*, d.decided_on
+    FROM inv JOIN d USING (decision_id)
+    WHERE inv."group" IN ('people_who_use_services', 'carers', 'dpo')
+      AND inv.level_rank >= 2
+      AND inv.attestation <> 'disputed'
+      AND inv.start_date <= $as_of
+),
+qualifying AS (
+    SELECT decision_id,
+           count(*) AS qualifying_involvements,
+           min(start_date) AS first_involved_on,
+           arg_min(involvement_id, start_date) AS first_involvement_id,
+           max(level_rank) AS top_rank,
+           -- TB-NO-FEEDBACK: told the result within [decided_on, decided_on + window]
+           bool_or(feedback_on BETWEEN decided_on AND decided_on + $feedback_days) AS told_result,
+           -- TB-NO-INFLUENCE
+           bool_or(influence IS NOT NULL AND trim(influence) <> '') AS recorded_influence,
+           -- TB-SHORT-WINDOW: a formal consultation shorter than the minimum
+           min(end_date - start_date) FILTER (
+               WHERE method = 'consultation' AND end_date IS NOT NULL
+           ) AS shortest_consultation_days,
+           -- TB-NO-LIVED-EXPERIENCE
+           count(lived_experience_participants) AS lived_experience_recorded,
+           coalesce(sum(lived_experience_participants), 0) AS lived_experience_total,
+           -- TB-NO-SUPPORT
+           bool_or(len(accessible_formats) > 0 OR coalesce(expenses_offered, false))
+               AS offered_support
+    FROM q GROUP BY decision_id
+),
+facts AS (
+    SELECT d.decision_id, d.board_id, d.title, d.service_area, d.meeting_id,
+           d.affects_people_who_use_services, d.exemption_reason, d.claimed_approach,
+           {_RANK.format(col="d.claimed_approach")} AS claimed_rank,
+           d.identified_on, d.options_fixed_on, d.decided_on, d.outcome,
+           d.decided_on IS NOT NULL AND d.decided_on <= $as_of AS decided,
+           coalesce(r.recorded_involvements, 0) AS recorded_involvements,
+           coalesce(r.disputed_involvements, 0) AS disputed_involvements,
+           coalesce(qa.qualifying_involvements, 0) AS qualifying_involvements,
+           qa.first_involved_on, qa.first_involvement_id, qa.top_rank,
+           coalesce(qa.told_result, false) AS told_result,
+           coalesce(qa.recorded_influence, false) AS recorded_influence,
+           qa.shortest_consultation_days,
+           coalesce(qa.lived_experience_recorded, 0) AS lived_experience_recorded,
+           coalesce(qa.lived_experience_total, 0) AS lived_experience_total,
+           coalesce(qa.offered_support, false) AS offered_support
+    FROM d
+    LEFT JOIN recorded r USING (decision_id)
+    LEFT JOIN qualifying qa USING (decision_id)
+),
+categorised AS (
+    SELECT *,
+        -- FTS: one category per decision, first match wins
+        CASE
+            WHEN NOT affects_people_who_use_services THEN 'not_applicable'
+            WHEN first_involved_on IS NULL AND decided THEN 'never'
+            WHEN first_involved_on IS NULL THEN 'pending'
+            WHEN first_involved_on >= decided_on THEN 'retrofitted'
+            WHEN options_fixed_on IS NOT NULL AND first_involved_on >= options_fixed_on THEN 'late'
+            WHEN first_involved_on <= identified_on + $start_window THEN 'from_start'
+            WHEN options_fixed_on IS NOT NULL THEN 'formative'
+            ELSE 'unknown'
+        END AS first_involvement,
+        qualifying_involvements > 0 AS has_qualifying,
+        -- TB-ONE-WAY
+        qualifying_involvements > 0 AND top_rank = 2 AS tb_one_way,
+        -- TB-LABEL-MISMATCH: a claimed approach above what happened (or nothing happened)
+        claimed_rank > 0 AND claimed_rank > coalesce(top_rank, 0) AS tb_label_mismatch,
+        -- TB-NO-FEEDBACK
+        qualifying_involvements > 0 AND decided
+            AND $as_of > decided_on + $feedback_days AND NOT told_result AS tb_no_feedback,
+        -- TB-NO-INFLUENCE
+        qualifying_involvements > 0 AND decided AND NOT recorded_influence AS tb_no_influence,
+        -- TB-SHORT-WINDOW
+        qualifying_involvements > 0
+            AND coalesce(shortest_consultation_days < $min_consultation_days, false)
+            AS tb_short_window,
+        -- TB-NO-LIVED-EXPERIENCE
+        qualifying_involvements > 0 AND lived_experience_recorded > 0
+            AND lived_experience_total = 0 AS tb_no_lived_experience,
+        -- TB-NO-SUPPORT
+        qualifying_involvements > 0 AND NOT offered_support AS tb_no_support,
+        -- TB-DISPUTED
+        disputed_involvements > 0 AS tb_disputed
+    FROM facts
+)
+SELECT *,
+    (tb_one_way::INT + tb_label_mismatch::INT + tb_no_feedback::INT + tb_no_influence::INT
+     + tb_short_window::INT + tb_no_lived_experience::INT + tb_no_support::INT
+     + tb_disputed::INT) AS tick_box_signals,
+    recorded_involvements > 0 AND (
+        tb_disputed OR (tb_one_way::INT + tb_label_mismatch::INT + tb_no_feedback::INT
+        + tb_no_influence::INT + tb_short_window::INT + tb_no_lived_experience::INT
+        + tb_no_support::INT + tb_disputed::INT) >= 3
+    ) AS tick_box_suspect
+FROM categorised
+"""
+
+_D = "strftime({}, '%-d %B %Y')"  # dates as a person reads them: 3 March 2025
+
+
+def _nice(col: str) -> str:
+    return _D.format(col)
+
+
+# Findings about decisions, read off the facts table. One SELECT per rule code.
+DECISION_FINDINGS = f"""
+SELECT 'FTS-EXEMPT' AS code, board_id, decision_id, meeting_id,
+       NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
+       format('Marked as not affecting people who use services, so not checked for '
+              'involvement. Reason given: {{}}', exemption_reason) AS message
+FROM _facts WHERE first_involvement = 'not_applicable'
+UNION ALL
+SELECT 'FTS-NONE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Decided on {{}} without involving anyone who uses services, a carer or a '
+              'Disabled People''s Organisation at consultation level or above.',
+              {_nice("decided_on")})
+FROM _facts WHERE first_involvement = 'never'
+UNION ALL
+SELECT 'FTS-AT-RISK', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Options were fixed on {{}} and nobody who uses services has been involved '
+              'yet. The decision is still to be taken: involve people before it is.',
+              {_nice("options_fixed_on")})
+FROM _facts WHERE first_involvement = 'pending' AND options_fixed_on <= $as_of
+UNION ALL
+SELECT 'FTS-AFTER-DECISION', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Decided on {{}}, but people who use services were first involved on {{}}: '
+              'they were asked only after the decision was made.',
+              {_nice("decided_on")}, {_nice("first_involved_on")})
+FROM _facts WHERE first_involvement = 'retrofitted'
+UNION ALL
+SELECT 'FTS-AFTER-OPTIONS', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Options were fixed on {{}}, but people who use services were first involved '
+              'on {{}}: they were consulted on a done deal.',
+              {_nice("options_fixed_on")}, {_nice("first_involved_on")})
+FROM _facts WHERE first_involvement = 'late'
+UNION ALL
+SELECT 'FTS-LATE-START', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Identified on {{}}; people who use services were first involved on {{}}, '
+              '{{}} days later. That was before the options were fixed on {{}}, but not from '
+              'the very start (within {{}} days).',
+              {_nice("identified_on")}, {_nice("first_involved_on")},
+              first_involved_on - identified_on, {_nice("options_fixed_on")}, $start_window)
+FROM _facts WHERE first_involvement = 'formative'
+UNION ALL
+SELECT 'FTS-TIMELINE-GAP', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Identified on {{}}; people who use services were first involved on {{}}, '
+              '{{}} days later. The date the options were fixed is not recorded, so it cannot '
+              'be told whether they could still influence the decision.',
+              {_nice("identified_on")}, {_nice("first_involved_on")},
+              first_involved_on - identified_on)
+FROM _facts WHERE first_involvement = 'unknown'
+UNION ALL
+SELECT 'TB-ONE-WAY', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       'The most people who use services were offered was consultation: one-way, not '
+       'working together.'
+FROM _facts WHERE tb_one_way
+UNION ALL
+SELECT 'TB-LABEL-MISMATCH', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       CASE WHEN top_rank IS NULL
+            THEN format('The board paper calls this {{}}, but nobody who uses services was '
+                        'involved at consultation level or above.',
+                        replace(claimed_approach, '_', '-'))
+            ELSE format('The board paper calls this {{}}, but the highest level people who '
+                        'use services were involved at was {{}}.',
+                        replace(claimed_approach, '_', '-'),
+                        CASE top_rank WHEN 2 THEN 'consult' WHEN 3 THEN 'engage'
+                             WHEN 4 THEN 'co-design' ELSE 'co-produce' END)
+       END
+FROM _facts WHERE tb_label_mismatch
+UNION ALL
+SELECT 'TB-NO-FEEDBACK', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Decided on {{}}, and by {{}} nobody who took part had been told the result or '
+              'how their input was used.', {_nice("decided_on")},
+              {_nice("decided_on + $feedback_days")})
+FROM _facts WHERE tb_no_feedback
+UNION ALL
+SELECT 'TB-NO-INFLUENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('Decided on {{}} with no record of anything that changed because of what people '
+              'who use services said.', {_nice("decided_on")})
+FROM _facts WHERE tb_no_influence
+UNION ALL
+SELECT 'TB-SHORT-WINDOW', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('A formal consultation ran for only {{}} days; at least {{}} days gives people '
+              'adequate time to respond.', shortest_consultation_days, $min_consultation_days)
+FROM _facts WHERE tb_short_window
+UNION ALL
+SELECT 'TB-NO-LIVED-EXPERIENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       'None of the participants recorded had lived experience of the services concerned.'
+FROM _facts WHERE tb_no_lived_experience
+UNION ALL
+SELECT 'TB-NO-SUPPORT', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       'No accessible formats (easy read, BSL, transport, ...) and no expenses were offered '
+       'to the people asked to take part.'
+FROM _facts WHERE tb_no_support
+UNION ALL
+SELECT 'TB-DISPUTED', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+       format('{{}} of the recorded involvements {{}} disputed, so {{}} not count.',
+              disputed_involvements,
+              CASE WHEN disputed_involvements = 1 THEN 'is' ELSE 'are' END,
+              CASE WHEN disputed_involvements = 1 THEN 'it does' ELSE 'they do' END)
+FROM _facts WHERE tb_disputed
+"""
+
+# REP-NO-VOICE: a decided decision whose meeting had no lived-experience voice at the table.
+REP_NO_VOICE = f"""
+WITH voiced AS (
+    SELECT DISTINCT a.meeting_id
+    FROM attendance a JOIN member m ON m.member_id = a.member_id
+    WHERE a.withdrawn_at IS NULL AND m.withdrawn_at IS NULL
+      AND a.status IN ('present', 'remote', 'substitute')
+      AND (m.role IN ('service_user_rep', 'carer_rep', 'dpo_rep') OR m.lived_experience)
+)
+SELECT 'REP-NO-VOICE' AS code, f.board_id, f.decision_id, f.meeting_id,
+       NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
+       format('Decided on {{}} at a meeting on {{}} where nobody with lived experience was '
+              'at the table.', {_nice("f.decided_on")}, {_nice("mt.date")}) AS message
+FROM _facts f JOIN meeting mt ON mt.meeting_id = f.meeting_id AND mt.withdrawn_at IS NULL
+WHERE f.decided AND f.meeting_id NOT IN (SELECT meeting_id FROM voiced)
+"""
+
+# REP-COMPOSITION: an Integration Joint Board meeting with no current member in a required role.
+REP_COMPOSITION = f"""
+WITH ijb_meetings AS (
+    SELECT mt.meeting_id, mt.board_id, mt.date
+    FROM meeting mt JOIN board b ON b.board_id = mt.board_id
+    WHERE mt.withdrawn_at IS NULL AND b.withdrawn_at IS NULL
+      AND b.kind = 'integration_joint_board'
+      AND mt.date <= $as_of
+      AND ($boards IS NULL OR list_contains($boards, mt.board_id))
+),
+required(role, role_name) AS (
+    VALUES ('service_user_rep', 'service user representative'),
+           ('carer_rep', 'carer representative'),
+           ('third_sector_rep', 'third sector representative'),
+           ('staff_rep', 'staff representative')
+)
+SELECT 'REP-COMPOSITION' AS code, im.board_id, NULL::VARCHAR AS decision_id, im.meeting_id,
+       r.role AS item, NULL::DATE AS check_date, r.role AS role,
+       format('At the meeting on {{}} the board had no {{}} among its members.',
+              {_nice("im.date")}, r.role_name) AS message
+FROM ijb_meetings im CROSS JOIN required r
+WHERE NOT EXISTS (
+    SELECT 1 FROM member m
+    WHERE m.board_id = im.board_id AND m.role = r.role AND m.withdrawn_at IS NULL
+      AND m.start_date <= im.date AND (m.end_date IS NULL OR im.date <= m.end_date)
+)
+"""
+
+# Health-check scores per check, item and side, counting respondents (not rows).
+_HC_SCORES = """
+hc AS (
+    SELECT * FROM health_check
+    WHERE withdrawn_at IS NULL AND check_date <= $as_of
+      AND ($boards IS NULL OR list_contains($boards, board_id))
+)
+"""
+
+# HC-GAP: professionals' mean exceeds the lived-experience side's by the gap or more.
+HC_GAP = f"""
+WITH {_HC_SCORES},
+sides AS (
+    SELECT board_id, check_date, item,
+           count(DISTINCT response_id) FILTER (WHERE respondent_group = 'professional') AS n_pro,
+           sum(score) FILTER (WHERE respondent_group = 'professional') AS sum_pro,
+           count(DISTINCT response_id) FILTER (
+               WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS n_le,
+           sum(score) FILTER (
+               WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS sum_le
+    FROM hc GROUP BY ALL
+)
+SELECT 'HC-GAP' AS code, board_id, NULL::VARCHAR AS decision_id, NULL::VARCHAR AS meeting_id,
+       item, check_date, NULL::VARCHAR AS role,
+       format('At the health-check of {{}}, professionals scored "{{}}" {{}} on average and '
+              'the lived-experience side {{}}: a gap of {{}}.',
+              {_nice("check_date")}, item, round(sum_pro / n_pro, 1)::VARCHAR,
+              round(sum_le / n_le, 1)::VARCHAR,
+              round(sum_pro / n_pro - sum_le / n_le, 1)::VARCHAR) AS message
+FROM sides
+WHERE n_pro >= $suppression AND n_le >= $suppression
+  -- compared on whole numbers so that a gap of exactly the threshold is not lost to rounding
+  AND (sum_pro * n_le - sum_le * n_pro) >= $gap * n_pro * n_le - 1e-9
+"""
+
+# HC-DECLINE: an item's mean fell by the decline threshold or more since the previous check.
+HC_DECLINE = f"""
+WITH {_HC_SCORES},
+checks AS (
+    SELECT DISTINCT board_id, check_date FROM hc
+),
+previous AS (
+    SELECT board_id, check_date,
+           lag(check_date) OVER (PARTITION BY board_id ORDER BY check_date) AS previous_date
+    FROM checks
+),
+item_means AS (
+    SELECT board_id, check_date, item, count(DISTINCT response_id) AS n, sum(score) AS total
+    FROM hc GROUP BY ALL
+)
+SELECT 'HC-DECLINE' AS code, p.board_id, NULL::VARCHAR AS decision_id,
+       NULL::VARCHAR AS meeting_id, now_.item, p.check_date, NULL::VARCHAR AS role,
+       format('The average score for "{{}}" fell from {{}} at the health-check of {{}} to {{}} '
+              'at the health-check of {{}}.',
+              now_.item, round(before.total / before.n, 1)::VARCHAR,
+              {_nice("p.previous_date")}, round(now_.total / now_.n, 1)::VARCHAR,
+              {_nice("p.check_date")}) AS message
+FROM previous p
+JOIN item_means now_ ON now_.board_id = p.board_id AND now_.check_date = p.check_date
+JOIN item_means before ON before.board_id = p.board_id AND before.check_date = p.previous_date
+     AND before.item = now_.item
+WHERE now_.n >= $suppression AND before.n >= $suppression
+  AND (before.total * now_.n - now_.total * before.n) >= $decline * now_.n * before.n - 1e-9
+"""
+
+# HC-OVERDUE: decisions taken in the window but no health-check in it.
+HC_OVERDUE = f"""
+WITH window_ AS (SELECT CAST($as_of - to_months($overdue_months) AS DATE) AS since)
+SELECT 'HC-OVERDUE' AS code, b.board_id, NULL::VARCHAR AS decision_id,
+       NULL::VARCHAR AS meeting_id, NULL::VARCHAR AS item, NULL::DATE AS check_date,
+       NULL::VARCHAR AS role,
+       format('The board took decisions between {{}} and {{}} but held no co-production '
+              'health-check in that time.', {_nice("w.since")}, {_nice("$as_of")}) AS message
+FROM board b CROSS JOIN window_ w
+WHERE b.withdrawn_at IS NULL
+  AND ($boards IS NULL OR list_contains($boards, b.board_id))
+  AND EXISTS (
+      SELECT 1 FROM decision d
+      WHERE d.board_id = b.board_id AND d.withdrawn_at IS NULL
+        AND d.decided_on BETWEEN w.since AND $as_of
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM health_check h
+      WHERE h.board_id = b.board_id AND h.withdrawn_at IS NULL
+        AND h.check_date BETWEEN w.since AND $as_of
+  )
+"""
+
+_SEVERITY_RANK = "CASE severity " + " ".join(
+    f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)
+) + " END"
+
+
+@dataclass
+class CheckResult:
+    as_of: dt.date
+    thresholds: Thresholds
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON of ``coprod check --format json`` (DOMAIN.md, command line)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "thresholds": asdict(self.thresholds),
+            "decisions": [
+                {
+                    "decision_id": d["decision_id"],
+                    "board_id": d["board_id"],
+                    "first_involvement": d["first_involvement"],
+                    "tick_box_suspect": d["tick_box_suspect"],
+                }
+                for d in self.decisions
+            ],
+            "findings": [
+                {
+                    "code": f["code"],
+                    "severity": f["severity"],
+                    "board_id": f["board_id"],
+                    "decision_id": f["decision_id"],
+                    "meeting_id": f["meeting_id"],
+                    "item": f["item"],
+                    "role": f["role"],
+                    "check_date": f["check_date"].isoformat() if f["check_date"] else None,
+                    "message": f["message"],
+                    "principle": f["principle"],
+                }
+                for f in self.findings
+            ],
+        }
+
+
+def _params(as_of: dt.date, thresholds: Thresholds, boards: list[str] | None) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "boards": list(boards) if boards else None,
+        "start_window": thresholds.start_window_days,
+        "feedback_days": thresholds.feedback_window_days,
+        "min_consultation_days": thresholds.min_consultation_days,
+        "suppression": thresholds.suppression_size,
+        "gap": thresholds.health_check_gap,
+        "decline": thresholds.health_check_decline,
+        "overdue_months": thresholds.overdue_months,
+    }
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB rejects named parameters a statement does not use."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def run_check(
+    store: Store,
+    as_of: dt.date | None = None,
+    *,
+    boards: list[str] | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> CheckResult:
+    """Every decision's category and tick-box verdict, and every finding, as of a date."""
+    as_of = as_of or dt.date.today()
+    params = _params(as_of, thresholds, boards)
+    result = CheckResult(as_of=as_of, thresholds=thresholds)
+    facts_sql = "CREATE OR REPLACE TEMP TABLE _facts AS " + DECISION_FACTS.replace(
+        "$boards", "CAST($boards AS VARCHAR[])"
+    )
+    finding_sql = " UNION ALL ".join(
+        f"({sql})"
+        for sql in (DECISION_FINDINGS, REP_NO_VOICE, REP_COMPOSITION, HC_GAP, HC_DECLINE, HC_OVERDUE)
+    ).replace("$boards", "CAST($boards AS VARCHAR[])")
+    severity = "CASE code " + " ".join(
+        f"WHEN '{r.code}' THEN '{r.severity}'" for r in RULES
+    ) + " END"
+    ordered = f"""
+        SELECT code, {severity} AS severity, board_id, decision_id, meeting_id, item,
+               check_date, role, message
+        FROM ({finding_sql})
+        ORDER BY {_SEVERITY_RANK.replace("severity", severity)}, board_id, code,
+                 decision_id NULLS LAST, meeting_id NULLS LAST, item NULLS LAST,
+                 check_date NULLS LAST
+    """  # noqa: S608 - built from the constants above; values are bound
+    with store.cursor() as cur:
+        cur.execute(facts_sql, _used(facts_sql, params))
+        try:
+            decisions = cur.execute(
+                "SELECT * FROM _facts ORDER BY board_id, identified_on, decision_id"
+            )
+            names = [c[0] for c in decisions.description or []]
+            result.decisions = [dict(zip(names, row, strict=True)) for row in decisions.fetchall()]
+            findings = cur.execute(ordered, _used(ordered, params))
+            names = [c[0] for c in findings.description or []]
+            for row in findings.fetchall():
+                finding = dict(zip(names, row, strict=True))
+                finding["principle"] = RULES_BY_CODE[finding["code"]].principle
+                result.findings.append(finding)
+        finally:
+            cur.execute("DROP TABLE IF EXISTS _facts")
+    return result
