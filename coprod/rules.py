@@ -312,6 +312,9 @@ facts AS (
            {_RANK.format(col="d.claimed_approach")} AS claimed_rank,
            d.identified_on, d.options_fixed_on, d.decided_on, d.outcome,
            d.decided_on IS NOT NULL AND d.decided_on <= $as_of AS decided,
+           -- the date a decision belongs to when pages filter by period: its decision date,
+           -- or as_of while it is still to be decided
+           CASE WHEN d.decided_on <= $as_of THEN d.decided_on ELSE $as_of END AS period_date,
            coalesce(r.recorded_involvements, 0) AS recorded_involvements,
            coalesce(r.disputed_involvements, 0) AS disputed_involvements,
            coalesce(qa.qualifying_involvements, 0) AS qualifying_involvements,
@@ -385,35 +388,36 @@ def _nice(col: str) -> str:
 DECISION_FINDINGS = f"""
 SELECT 'FTS-EXEMPT' AS code, board_id, decision_id, meeting_id,
        NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
+       period_date,
        format('Marked as not affecting people who use services, so not checked for '
               'involvement. Reason given: {{}}', exemption_reason) AS message
 FROM _facts WHERE first_involvement = 'not_applicable'
 UNION ALL
-SELECT 'FTS-NONE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-NONE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Decided on {{}} without involving anyone who uses services, a carer or a '
               'Disabled People''s Organisation at consultation level or above.',
               {_nice("decided_on")})
 FROM _facts WHERE first_involvement = 'never'
 UNION ALL
-SELECT 'FTS-AT-RISK', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-AT-RISK', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Options were fixed on {{}} and nobody who uses services has been involved '
               'yet. The decision is still to be taken: involve people before it is.',
               {_nice("options_fixed_on")})
 FROM _facts WHERE first_involvement = 'pending' AND options_fixed_on <= $as_of
 UNION ALL
-SELECT 'FTS-AFTER-DECISION', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-AFTER-DECISION', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Decided on {{}}, but people who use services were first involved on {{}}: '
               'they were asked only after the decision was made.',
               {_nice("decided_on")}, {_nice("first_involved_on")})
 FROM _facts WHERE first_involvement = 'retrofitted'
 UNION ALL
-SELECT 'FTS-AFTER-OPTIONS', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-AFTER-OPTIONS', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Options were fixed on {{}}, but people who use services were first involved '
               'on {{}}: they were consulted on a done deal.',
               {_nice("options_fixed_on")}, {_nice("first_involved_on")})
 FROM _facts WHERE first_involvement = 'late'
 UNION ALL
-SELECT 'FTS-LATE-START', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-LATE-START', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Identified on {{}}; people who use services were first involved on {{}}, '
               '{{}} days later. That was before the options were fixed on {{}}, but not from '
               'the very start (within {{}} days).',
@@ -421,7 +425,7 @@ SELECT 'FTS-LATE-START', board_id, decision_id, meeting_id, NULL, NULL, NULL,
               first_involved_on - identified_on, {_nice("options_fixed_on")}, $start_window)
 FROM _facts WHERE first_involvement = 'formative'
 UNION ALL
-SELECT 'FTS-TIMELINE-GAP', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'FTS-TIMELINE-GAP', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Identified on {{}}; people who use services were first involved on {{}}, '
               '{{}} days later. The date the options were fixed is not recorded, so it cannot '
               'be told whether they could still influence the decision.',
@@ -429,12 +433,12 @@ SELECT 'FTS-TIMELINE-GAP', board_id, decision_id, meeting_id, NULL, NULL, NULL,
               first_involved_on - identified_on)
 FROM _facts WHERE first_involvement = 'unknown'
 UNION ALL
-SELECT 'TB-ONE-WAY', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-ONE-WAY', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        'The most people who use services were offered was consultation: one-way, not '
        'working together.'
 FROM _facts WHERE tb_one_way
 UNION ALL
-SELECT 'TB-LABEL-MISMATCH', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-LABEL-MISMATCH', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        CASE WHEN top_rank IS NULL
             THEN format('The board paper calls this {{}}, but nobody who uses services was '
                         'involved at consultation level or above.',
@@ -447,32 +451,32 @@ SELECT 'TB-LABEL-MISMATCH', board_id, decision_id, meeting_id, NULL, NULL, NULL,
        END
 FROM _facts WHERE tb_label_mismatch
 UNION ALL
-SELECT 'TB-NO-FEEDBACK', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-NO-FEEDBACK', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Decided on {{}}, and by {{}} nobody who took part had been told the result or '
               'how their input was used.', {_nice("decided_on")},
               {_nice("decided_on + $feedback_days")})
 FROM _facts WHERE tb_no_feedback
 UNION ALL
-SELECT 'TB-NO-INFLUENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-NO-INFLUENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('Decided on {{}} with no record of anything that changed because of what people '
               'who use services said.', {_nice("decided_on")})
 FROM _facts WHERE tb_no_influence
 UNION ALL
-SELECT 'TB-SHORT-WINDOW', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-SHORT-WINDOW', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('A formal consultation ran for only {{}} days; at least {{}} days gives people '
               'adequate time to respond.', shortest_consultation_days, $min_consultation_days)
 FROM _facts WHERE tb_short_window
 UNION ALL
-SELECT 'TB-NO-LIVED-EXPERIENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-NO-LIVED-EXPERIENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        'None of the participants recorded had lived experience of the services concerned.'
 FROM _facts WHERE tb_no_lived_experience
 UNION ALL
-SELECT 'TB-NO-SUPPORT', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-NO-SUPPORT', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        'No accessible formats (easy read, BSL, transport, ...) and no expenses were offered '
        'to the people asked to take part.'
 FROM _facts WHERE tb_no_support
 UNION ALL
-SELECT 'TB-DISPUTED', board_id, decision_id, meeting_id, NULL, NULL, NULL,
+SELECT 'TB-DISPUTED', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
        format('{{}} of the recorded involvements {{}} disputed, so {{}} not count.',
               disputed_involvements,
               CASE WHEN disputed_involvements = 1 THEN 'is' ELSE 'are' END,
@@ -491,6 +495,7 @@ WITH voiced AS (
 )
 SELECT 'REP-NO-VOICE' AS code, f.board_id, f.decision_id, f.meeting_id,
        NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
+       mt.date AS period_date,
        format('Decided on {{}} at a meeting on {{}} where nobody with lived experience was '
               'at the table.', {_nice("f.decided_on")}, {_nice("mt.date")}) AS message
 FROM _facts f JOIN meeting mt ON mt.meeting_id = f.meeting_id AND mt.withdrawn_at IS NULL
@@ -514,7 +519,7 @@ required(role, role_name) AS (
            ('staff_rep', 'staff representative')
 )
 SELECT 'REP-COMPOSITION' AS code, im.board_id, NULL::VARCHAR AS decision_id, im.meeting_id,
-       r.role AS item, NULL::DATE AS check_date, r.role AS role,
+       r.role AS item, NULL::DATE AS check_date, r.role AS role, im.date AS period_date,
        format('At the meeting on {{}} the board had no {{}} among its members.',
               {_nice("im.date")}, r.role_name) AS message
 FROM ijb_meetings im CROSS JOIN required r
@@ -548,7 +553,7 @@ sides AS (
     FROM hc GROUP BY ALL
 )
 SELECT 'HC-GAP' AS code, board_id, NULL::VARCHAR AS decision_id, NULL::VARCHAR AS meeting_id,
-       item, check_date, NULL::VARCHAR AS role,
+       item, check_date, NULL::VARCHAR AS role, check_date AS period_date,
        format('At the health-check of {{}}, professionals scored "{{}}" {{}} on average and '
               'the lived-experience side {{}}: a gap of {{}}.',
               {_nice("check_date")}, item, round(sum_pro / n_pro, 1)::VARCHAR,
@@ -577,6 +582,7 @@ item_means AS (
 )
 SELECT 'HC-DECLINE' AS code, p.board_id, NULL::VARCHAR AS decision_id,
        NULL::VARCHAR AS meeting_id, now_.item, p.check_date, NULL::VARCHAR AS role,
+       p.check_date AS period_date,
        format('The average score for "{{}}" fell from {{}} at the health-check of {{}} to {{}} '
               'at the health-check of {{}}.',
               now_.item, round(before.total / before.n, 1)::VARCHAR,
@@ -595,7 +601,7 @@ HC_OVERDUE = f"""
 WITH window_ AS (SELECT CAST($as_of - to_months($overdue_months) AS DATE) AS since)
 SELECT 'HC-OVERDUE' AS code, b.board_id, NULL::VARCHAR AS decision_id,
        NULL::VARCHAR AS meeting_id, NULL::VARCHAR AS item, NULL::DATE AS check_date,
-       NULL::VARCHAR AS role,
+       NULL::VARCHAR AS role, $as_of AS period_date,
        format('The board took decisions between {{}} and {{}} but held no co-production '
               'health-check in that time.', {_nice("w.since")}, {_nice("$as_of")}) AS message
 FROM board b CROSS JOIN window_ w
@@ -699,7 +705,7 @@ def run_check(
     ) + " END"
     ordered = f"""
         SELECT code, {severity} AS severity, board_id, decision_id, meeting_id, item,
-               check_date, role, message
+               check_date, role, period_date, message
         FROM ({finding_sql})
         ORDER BY {_SEVERITY_RANK.replace("severity", severity)}, board_id, code,
                  decision_id NULLS LAST, meeting_id NULLS LAST, item NULLS LAST,

@@ -198,6 +198,11 @@ class Store:
         self.read_only = read_only
         self._write_lock = threading.Lock()
         if self.location != ":memory:":
+            if read_only and not Path(self.location).exists():
+                raise StoreError(
+                    f"There is no store at {self.location} yet: load data with "
+                    "'coprod import' or 'coprod demo' first."
+                )
             Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = duckdb.connect(self.location, read_only=read_only)

@@ -1,0 +1,36 @@
+# Two commands: `make run` opens the dashboard on the demo data, `make test` runs every test.
+# Both set up .venv from the pinned requirements.lock first; nothing else is needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= data/coprod.duckdb
+PORT ?= 8501
+
+.PHONY: run test lint typecheck accessibility bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	@test -f $(DB) || $(BIN)/coprod import data/demo --db $(DB)
+	COPROD_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""coprod dashboard: the router and the shared frame. Pages live in pages/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="coprod: co-production from the start", layout="wide")
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/decisions.py", title="Decisions", icon=":material/list_alt:"),
+    st.Page("pages/decision.py", title="Decision story", icon=":material/timeline:"),
+    st.Page("pages/method.py", title="Method", icon=":material/rule:"),
+]
+page = st.navigation(pages)
+st.session_state["_frame"] = ui.frame()
+page.run()

@@ -1,0 +1,187 @@
+"""The ``coprod`` command line: the same store and rules as the dashboard.
+
+Exit codes: 0 when all went well, 1 when data was rejected or the store could not be used
+(the reason is printed in plain words on stderr), 2 for a usage mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import textwrap
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from coprod.interchange import ImportRejected, export, import_source
+from coprod.rules import CATEGORIES, CATEGORY_ORDER, CheckResult, run_check
+from coprod.store import Change, Store, StoreError, current_user
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date: use YYYY-MM-DD") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coprod",
+        description="Check whether a board's decisions were co-produced from the start.",
+        epilog="The store is data/coprod.duckdb unless --db or COPROD_DB names another.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="the store to use (default: COPROD_DB or data/coprod.duckdb)")
+
+    demo = sub.add_parser("demo", help="make deterministic demo data and load or write it")
+    with_db(demo)
+    demo.add_argument("--out", type=Path, help="write the demo data as CSV files to this folder")
+    demo.add_argument("--boards", type=_positive, default=3, help="number of boards (default 3)")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+
+    imp = sub.add_parser("import", help="import a CSV folder or .xlsx workbook (all or nothing)")
+    imp.add_argument("source", type=Path, help="a folder of CSV files or an .xlsx workbook")
+    with_db(imp)
+
+    exp = sub.add_parser("export", help="export the store in the interchange format")
+    with_db(exp)
+    exp.add_argument("--out", type=Path, required=True, help="folder to write to")
+    exp.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+
+    check = sub.add_parser("check", help="run the rules and list every finding")
+    with_db(check)
+    check.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument("--board", action="append", help="only this board (may be repeated)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "import":
+            return _import(args)
+        if args.command == "export":
+            with Store(args.db, read_only=True) as store:
+                written = export(store, args.out, args.format)
+            print(f"Wrote {len(written)} file(s) to {args.out}.")
+            return EXIT_OK
+        if args.command == "check":
+            return _check(args)
+    except ImportRejected as rejected:
+        _report(rejected)
+        return EXIT_REJECTED
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_REJECTED
+    except OSError as exc:
+        print(f"coprod: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_USAGE  # pragma: no cover - argparse requires a known command
+
+
+def _change() -> Change:
+    return Change(actor=current_user(), source="cli")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from coprod.demo import write_demo
+
+    if args.out:
+        write_demo(args.out, boards=args.boards, seed=args.seed)
+        print(f"Wrote demo data for {args.boards} board(s) to {args.out}.")
+    if args.db or not args.out:
+        with tempfile.TemporaryDirectory() as folder:
+            if not args.out:
+                write_demo(folder, boards=args.boards, seed=args.seed)
+            source = args.out or Path(folder)
+            with Store(args.db) as store:
+                summary = import_source(store, source, _change())
+                print(f"Loaded demo data into {store.location}:")
+        for line in summary.lines():
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    with Store(args.db) as store:
+        summary = import_source(store, args.source, _change())
+        print(f"Imported {args.source} into {store.location}:")
+    for line in summary.lines():
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def _report(rejected: ImportRejected) -> None:
+    count = len(rejected.problems)
+    print(
+        f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.",
+        file=sys.stderr,
+    )
+    for problem in rejected.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _check(args: argparse.Namespace) -> int:
+    with Store(args.db, read_only=True) as store:
+        result = run_check(store, args.as_of, boards=args.board)
+    if args.format == "json":
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(result))
+    return EXIT_OK
+
+
+def format_table(result: CheckResult) -> str:
+    """A readable summary: categories, tick-box suspects, then every finding."""
+    lines = [f"Co-production check as of {result.as_of:%-d %B %Y}", ""]
+    categories = Counter(d["first_involvement"] for d in result.decisions)
+    lines.append(f"{len(result.decisions)} decisions. When were people who use services first involved?")
+    for category in CATEGORY_ORDER:
+        if categories[category]:
+            lines.append(f"  {categories[category]:>6}  {category:<15} {CATEGORIES[category]}")
+    suspects = sum(1 for d in result.decisions if d["tick_box_suspect"])
+    lines.append(f"  {suspects:>6}  tick-box suspects")
+    lines.append("")
+    severities = Counter(f["severity"] for f in result.findings)
+    lines.append(
+        f"{len(result.findings)} findings: "
+        + ", ".join(f"{severities[s]} {s}" for s in ("critical", "major", "minor", "warning", "info"))
+    )
+    lines.append("")
+    header = f"{'SEVERITY':<9} {'CODE':<23} {'CONCERNS':<24} MESSAGE"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for f in result.findings:
+        concerns = f["decision_id"] or f["meeting_id"] or f["board_id"] or ""
+        if f["item"] and not f["meeting_id"]:
+            concerns = f"{f['board_id']} {f['item']}"
+        wrapped = textwrap.wrap(f["message"], width=70) or [""]
+        lines.append(f"{f['severity']:<9} {f['code']:<23} {concerns:<24} {wrapped[0]}")
+        lines.extend(f"{'':<58} {more}" for more in wrapped[1:])
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

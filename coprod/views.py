@@ -1,0 +1,275 @@
+"""What the pages show, computed without Streamlit: tables, headline figures and sentences.
+
+Pages stay thin: they ask this module for a frame or a sentence and display it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from coprod.models import QUALIFYING_GROUPS, Approach
+from coprod.rules import CATEGORIES, CATEGORY_ORDER, RULES_BY_CODE, CheckResult
+from coprod.store import Store
+
+# Plain-English labels for codes shown on screen (the codes stay beside them for auditors).
+CATEGORY_LABELS = {
+    "from_start": "From the start",
+    "formative": "Formative",
+    "late": "Late",
+    "retrofitted": "Retrofitted",
+    "never": "Never",
+    "unknown": "Unknown",
+    "pending": "Pending",
+    "not_applicable": "Not applicable",
+}
+DECIDED_CATEGORIES = ("from_start", "formative", "late", "retrofitted", "never", "unknown")
+
+
+def long_date(value: dt.date | None) -> str:
+    return f"{value:%-d %B %Y}" if value else "not recorded"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "0%"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    def describe(self) -> str:
+        return f"between {long_date(self.start)} and {long_date(self.end)}"
+
+
+def boards(store: Store) -> pd.DataFrame:
+    rows = store.query(
+        "SELECT board_id, name, kind, area FROM board WHERE withdrawn_at IS NULL ORDER BY name"
+    )
+    return pd.DataFrame(rows, columns=["board_id", "name", "kind", "area"])
+
+
+def decisions_frame(result: CheckResult) -> pd.DataFrame:
+    """One row per decision with its category, tick-box verdict and finding codes."""
+    frame = pd.DataFrame(result.decisions)
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "decision_id",
+                "board_id",
+                "title",
+                "first_involvement",
+                "tick_box_suspect",
+                "findings",
+                "period_date",
+            ]
+        )
+    codes: dict[str, list[str]] = {}
+    for finding in result.findings:
+        if finding["decision_id"]:
+            codes.setdefault(finding["decision_id"], []).append(finding["code"])
+    frame["findings"] = frame["decision_id"].map(lambda d: sorted(codes.get(d, [])))
+    frame["category"] = frame["first_involvement"].map(CATEGORY_LABELS)
+    return frame
+
+
+def findings_frame(result: CheckResult) -> pd.DataFrame:
+    frame = pd.DataFrame(result.findings)
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "code",
+                "severity",
+                "board_id",
+                "decision_id",
+                "meeting_id",
+                "item",
+                "check_date",
+                "role",
+                "period_date",
+                "message",
+                "principle",
+            ]
+        )
+    frame["title"] = frame["code"].map(lambda c: RULES_BY_CODE[c].title)
+    return frame
+
+
+def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    dates = pd.to_datetime(frame["period_date"]).dt.date
+    return frame[(dates >= period.start) & (dates <= period.end)]
+
+
+def headline(decisions: pd.DataFrame) -> dict[str, int]:
+    counts = {c: 0 for c in CATEGORY_ORDER}
+    if not decisions.empty:
+        for category, n in decisions["first_involvement"].value_counts().items():
+            counts[str(category)] = int(n)
+    return counts
+
+
+def headline_sentence(counts: dict[str, int], period: Period) -> str:
+    decided = sum(counts[c] for c in DECIDED_CATEGORIES)
+    if decided == 0:
+        text = f"No decisions were taken {period.describe()}."
+    else:
+        text = (
+            f"Of {plural(decided, 'decision')} taken {period.describe()}, "
+            f"{counts['from_start']} ({percent(counts['from_start'], decided)}) involved people "
+            f"who use services from the start, {counts['formative']} while options were still "
+            f"open, {counts['late']} only after options were fixed, {counts['retrofitted']} "
+            f"only after the decision, and {counts['never']} ({percent(counts['never'], decided)})"
+            f" not at all."
+        )
+        if counts["unknown"]:
+            text += (
+                f" For {counts['unknown']}, the date options were fixed is not recorded, so "
+                "it cannot be told."
+            )
+    if counts["pending"]:
+        text += f" {plural(counts['pending'], 'decision')} still to be taken "
+        text += "has" if counts["pending"] == 1 else "have"
+        text += " involved nobody so far."
+    if counts["not_applicable"]:
+        text += (
+            f" {plural(counts['not_applicable'], 'decision')} "
+            f"{'was' if counts['not_applicable'] == 1 else 'were'} marked as not affecting "
+            "people who use services."
+        )
+    return text
+
+
+def quarter_label(value: dt.date) -> str:
+    return f"{value.year} Q{(value.month - 1) // 3 + 1}"
+
+
+def category_by_quarter(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Decided decisions counted by quarter of decision and first-involvement category."""
+    decided = decisions[decisions["first_involvement"].isin(DECIDED_CATEGORIES)]
+    if decided.empty:
+        return pd.DataFrame(columns=["quarter", *DECIDED_CATEGORIES])
+    quarters = pd.to_datetime(decided["decided_on"]).dt.date.map(quarter_label)
+    table = (
+        pd.crosstab(quarters, decided["first_involvement"])
+        .reindex(columns=list(DECIDED_CATEGORIES), fill_value=0)
+        .sort_index()
+    )
+    table.index.name = "quarter"
+    return table.reset_index()
+
+
+# --- one decision's story ------------------------------------------------------------------
+
+
+def why_not_counting(inv: dict[str, Any], as_of: dt.date) -> str:
+    """Why an involvement does or does not count towards 'from the start'."""
+    if inv["attestation"] == "disputed":
+        return "Does not count: disputed"
+    if inv["group"] not in {g.value for g in QUALIFYING_GROUPS}:
+        return f"Does not count: {inv['group'].replace('_', ' ')} are not people who use services"
+    if inv["level"] == "inform":
+        return "Does not count: informing is one-way"
+    if inv["start_date"] > as_of:
+        return f"Not yet: planned to start {long_date(inv['start_date'])}"
+    return "Counts"
+
+
+def decision_story(store: Store, decision_id: str, result: CheckResult) -> dict[str, Any] | None:
+    rows = store.query(
+        """SELECT d.*, b.name AS board_name, m.date AS meeting_date
+           FROM decision d JOIN board b USING (board_id)
+           LEFT JOIN meeting m ON m.meeting_id = d.meeting_id
+           WHERE d.decision_id = ?""",
+        [decision_id],
+    )
+    if not rows:
+        return None
+    decision = rows[0]
+    verdict = next((d for d in result.decisions if d["decision_id"] == decision_id), None)
+    involvements = store.query(
+        """SELECT * FROM involvement WHERE decision_id = ? AND withdrawn_at IS NULL
+           ORDER BY start_date, involvement_id""",
+        [decision_id],
+    )
+    for inv in involvements:
+        inv["counts"] = why_not_counting(inv, result.as_of)
+    events: list[dict[str, Any]] = [
+        {"date": decision["identified_on"], "event": "Decision identified", "detail": ""},
+    ]
+    if decision["options_fixed_on"]:
+        events.append(
+            {"date": decision["options_fixed_on"], "event": "Options fixed", "detail": ""}
+        )
+    for inv in involvements:
+        level = inv["level"].replace("_", "-")
+        who = inv["group"].replace("_", " ")
+        detail = f"{level} · {who}"
+        if inv["organisation"]:
+            detail += f" ({inv['organisation']})"
+        if inv["method"]:
+            detail += f" · {inv['method'].replace('_', ' ')}"
+        events.append(
+            {
+                "date": inv["start_date"],
+                "event": f"Involvement {inv['involvement_id']} starts",
+                "detail": f"{detail} — {inv['counts']}",
+            }
+        )
+        if inv["feedback_on"]:
+            events.append(
+                {
+                    "date": inv["feedback_on"],
+                    "event": f"Participants of {inv['involvement_id']} told the result",
+                    "detail": "",
+                }
+            )
+    if decision["decided_on"]:
+        decided = decision["decided_on"] <= result.as_of
+        events.append(
+            {
+                "date": decision["decided_on"],
+                "event": "Decided" if decided else "Decision due",
+                "detail": f"outcome: {decision['outcome']}" if decision["outcome"] else "",
+            }
+        )
+    events.sort(key=lambda e: (e["date"], e["event"]))
+    findings = [f for f in result.findings if f["decision_id"] == decision_id]
+    return {
+        "decision": decision,
+        "verdict": verdict,
+        "involvements": involvements,
+        "events": events,
+        "findings": findings,
+        "claimed": Approach(decision["claimed_approach"]),
+    }
+
+
+def story_sentence(story: dict[str, Any]) -> str:
+    decision = story["decision"]
+    verdict = story["verdict"] or {}
+    category = verdict.get("first_involvement", "unknown")
+    text = f"“{decision['title']}” — {CATEGORIES[category]}."
+    first = verdict.get("first_involved_on")
+    if first:
+        text += (
+            f" Identified on {long_date(decision['identified_on'])}; people who use services "
+            f"were first involved on {long_date(first)}"
+        )
+        if decision["options_fixed_on"]:
+            text += f"; options were fixed on {long_date(decision['options_fixed_on'])}"
+        if decision["decided_on"]:
+            text += f"; decided on {long_date(decision['decided_on'])}"
+        text += "."
+    if verdict.get("tick_box_suspect"):
+        text += " It looks like a tick-box exercise."
+    return text

@@ -1,0 +1,106 @@
+"""Decision story: one decision's whole story in date order, and its findings."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from coprod.charts import decision_timeline_chart
+from coprod.rules import CATEGORIES, RULES_BY_CODE
+from coprod.views import CATEGORY_LABELS, decision_story, long_date, story_sentence
+
+frame = ui.current()
+all_decisions = frame.result.decisions
+if not all_decisions:
+    st.title("Decision story")
+    st.info("There are no decisions for the boards chosen.")
+    st.stop()
+
+labels = {d["decision_id"]: f"{d['decision_id']} — {d['title']}" for d in all_decisions}
+wanted = st.query_params.get("decision")
+if wanted in labels and st.session_state.get("decision") != wanted:
+    st.session_state["decision"] = wanted
+decision_id = st.selectbox(
+    "Decision", options=list(labels), format_func=labels.__getitem__, key="decision"
+)
+st.query_params["decision"] = decision_id
+story = decision_story(ui.store(), decision_id, frame.result)
+if story is None:
+    st.error(f"There is no decision with the id {decision_id}.")
+    st.stop()
+
+decision = story["decision"]
+verdict = story["verdict"] or {}
+category = verdict.get("first_involvement", "unknown")
+
+st.title(decision["title"])
+st.markdown(
+    f"**{decision['board_name']}** · {decision['service_area'] or 'service area not recorded'}"
+    f" · decision `{decision['decision_id']}`"
+)
+if decision["summary"]:
+    st.markdown(decision["summary"])
+st.markdown(f"### {CATEGORY_LABELS[category]}: {CATEGORIES[category]}")
+st.markdown(story_sentence(story))
+
+facts = {
+    "Identified": long_date(decision["identified_on"]),
+    "Options fixed": long_date(decision["options_fixed_on"]),
+    "Decided": long_date(decision["decided_on"])
+    + (f" at the meeting on {long_date(decision['meeting_date'])}" if decision["meeting_date"] else ""),
+    "Outcome": decision["outcome"] or "not recorded",
+    "First involved": long_date(verdict.get("first_involved_on")),
+    "Approach the paper claims": story["claimed"].value.replace("_", "-"),
+    "Tick-box suspect": "yes" if verdict.get("tick_box_suspect") else "no",
+}
+if not decision["affects_people_who_use_services"]:
+    facts["Exempt because"] = decision["exemption_reason"] or ""
+st.table(pd.DataFrame(list(facts.items()), columns=["", "Value"]).set_index(""))
+
+st.header("Findings")
+if not story["findings"]:
+    st.success("No findings: nothing here breaks the rules.")
+for finding in story["findings"]:
+    rule = RULES_BY_CODE[finding["code"]]
+    with st.container(border=True):
+        st.markdown(f"**{rule.title}** · `{rule.code}` · {finding['severity']}")
+        st.markdown(finding["message"])
+        st.markdown(f"*Principle:* {finding['principle']}")
+
+st.header("The story in date order")
+ui.show_chart(decision_timeline_chart(story), key="timeline")
+events = pd.DataFrame(story["events"])
+events["date"] = events["date"].map(long_date)
+events.columns = ["Date", "What happened", "Detail"]
+st.table(events.set_index("Date"))
+
+st.header("Involvement")
+if not story["involvements"]:
+    st.info("No involvement is recorded for this decision.")
+for inv in story["involvements"]:
+    with st.container(border=True):
+        st.markdown(
+            f"**{inv['involvement_id']}** · {inv['level'].replace('_', '-')} with "
+            f"{inv['group'].replace('_', ' ')}"
+            + (f" ({inv['organisation']})" if inv["organisation"] else "")
+            + f" · **{inv['counts']}**"
+        )
+        details = {
+            "When": f"{long_date(inv['start_date'])} to {long_date(inv['end_date'])}",
+            "Method": (inv["method"] or "not recorded").replace("_", " "),
+            "Participants": "not recorded" if inv["participants"] is None else str(inv["participants"]),
+            "With lived experience": "not recorded"
+            if inv["lived_experience_participants"] is None
+            else str(inv["lived_experience_participants"]),
+            "Support offered": ", ".join(
+                [f.replace("_", " ") for f in inv["accessible_formats"]]
+                + (["expenses"] if inv["expenses_offered"] else [])
+            )
+            or "none recorded",
+            "Told the result": long_date(inv["feedback_on"]),
+            "What changed because of it": inv["influence"] or "not recorded",
+            "Attestation": inv["attestation"]
+            + (f": {inv['attestation_note']}" if inv["attestation_note"] else ""),
+        }
+        st.table(pd.DataFrame(list(details.items()), columns=["", "Value"]).set_index(""))

@@ -1,0 +1,67 @@
+"""Overview: how many decisions involved people who use services from the start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from coprod.charts import category_by_quarter_chart
+from coprod.rules import CATEGORIES
+from coprod.views import (
+    CATEGORY_LABELS,
+    DECIDED_CATEGORIES,
+    category_by_quarter,
+    headline,
+    headline_sentence,
+    plural,
+)
+
+frame = ui.current()
+decisions = frame.decisions()
+findings = frame.findings()
+
+st.title("Were people involved from the start?")
+counts = headline(decisions)
+st.markdown(headline_sentence(counts, frame.period))
+
+columns = st.columns(len(DECIDED_CATEGORIES))
+for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
+    column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
+
+st.header("Findings that need attention")
+serious = findings[findings["severity"].isin(["critical", "major"])] if not findings.empty else findings
+critical = int((serious["severity"] == "critical").sum()) if not serious.empty else 0
+major = len(serious) - critical
+suspects = decisions[decisions["tick_box_suspect"]] if not decisions.empty else decisions
+st.markdown(
+    f"In the period there {'is' if critical == 1 else 'are'} {plural(critical, 'critical finding')}"
+    f" and {plural(major, 'major finding')}, and "
+    f"{plural(len(suspects), 'decision')} {'looks' if len(suspects) == 1 else 'look'} like a "
+    "tick-box exercise."
+)
+first, second, third = st.columns(3)
+first.metric("Critical findings", critical)
+second.metric("Major findings", major)
+third.metric("Tick-box suspects", len(suspects))
+
+if not serious.empty:
+    by_code = (
+        serious.groupby(["severity", "code", "title"]).size().reset_index(name="findings")
+        .sort_values(["severity", "findings"], ascending=[True, False])
+    )
+    by_code.columns = ["Severity", "Code", "What it means", "Findings"]
+    st.subheader("Critical and major findings by kind")
+    st.table(by_code.set_index("Code"))
+
+if not suspects.empty:
+    st.subheader("Tick-box suspects")
+    table = suspects[["decision_id", "title", "board_id", "tick_box_signals", "findings"]].copy()
+    table["board_id"] = table["board_id"].map(frame.board_label)
+    table["findings"] = table["findings"].map(
+        lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
+    )
+    table.columns = ["Decision", "Title", "Board", "Signals", "Tick-box signals"]
+    st.dataframe(table, hide_index=True)
+
+st.header("Over time")
+ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by_quarter")

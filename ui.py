@@ -1,0 +1,153 @@
+"""The dashboard's one Streamlit helper module: the store, cached results, the shared frame
+(board and period pickers) and the chart helper. Everything else lives in ``coprod``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from coprod.charts import Chart
+from coprod.interchange import ImportRejected, import_source
+from coprod.rules import CheckResult, run_check
+from coprod.settings import DEMO_DIR, store_location
+from coprod.store import Change, Store, StoreError, current_user
+from coprod.views import Period, boards, decisions_frame, findings_frame, in_period
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(location: str) -> Store:
+    # One connection per process; every query takes its own cursor (see coprod.store).
+    return Store(location)
+
+
+def store() -> Store:
+    """The process-wide store, or a plain-English stop if it cannot be opened."""
+    try:
+        return _open_store(store_location())
+    except StoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+        raise  # pragma: no cover - st.stop() does not return
+
+
+@st.cache_resource(show_spinner="Checking the decisions…", max_entries=32)
+def _check(location: str, version: int, as_of: dt.date, boards: tuple[str, ...]) -> CheckResult:
+    # Keyed on the store's data version: any write makes the next rerun recompute.
+    return run_check(_open_store(location), as_of, boards=list(boards) or None)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the user picked in the shared frame, and the results for it."""
+
+    board_ids: tuple[str, ...]
+    board_names: dict[str, str]
+    period: Period
+    as_of: dt.date
+    result: CheckResult
+
+    def decisions(self) -> pd.DataFrame:
+        return in_period(decisions_frame(self.result), self.period)
+
+    def findings(self) -> pd.DataFrame:
+        return in_period(findings_frame(self.result), self.period)
+
+    def board_label(self, board_id: str) -> str:
+        return self.board_names.get(board_id, board_id)
+
+
+def _offer_demo(db: Store) -> None:
+    st.title("coprod")
+    st.info(
+        "The store is empty. Load the demo data to explore the dashboard, or import your "
+        "board's records with `coprod import`.",
+        icon=":material/info:",
+    )
+    if st.button("Load the demo data", type="primary"):
+        try:
+            import_source(db, DEMO_DIR, Change(current_user(), "form"))
+        except ImportRejected as rejected:
+            st.error(f"The demo data could not be loaded: {rejected.problems[0]}")
+        else:
+            st.rerun()
+    st.stop()
+
+
+def frame() -> Frame:
+    """Draw the shared frame (board and period pickers) and return what was picked."""
+    db = store()
+    if db.is_empty():
+        _offer_demo(db)
+    if db.holds_demo_data():
+        st.info(
+            "**Demo data.** The boards, people and decisions shown here are made up, to show "
+            "how coprod works.",
+            icon=":material/science:",
+        )
+    board_table = boards(db)
+    names = dict(zip(board_table["board_id"], board_table["name"], strict=True))
+    today = dt.date.today()
+    with st.sidebar:
+        st.header("Show", divider="gray")
+        chosen = st.multiselect(
+            "Boards",
+            options=list(names),
+            format_func=lambda b: names.get(b, b),
+            key="boards",
+            placeholder="All boards",
+            help="Leave empty to see every board.",
+        )
+        default_start = dt.date(today.year - 3, today.month, 1)
+        period = st.date_input(
+            "Period (decisions taken between)",
+            value=(default_start, today),
+            format="DD/MM/YYYY",
+            key="period",
+        )
+        as_of = st.date_input(
+            "Judge as of",
+            value=today,
+            format="DD/MM/YYYY",
+            key="as_of",
+            help="The rules look at what was recorded as having happened by this date.",
+        )
+    if isinstance(period, tuple) and len(period) == 2:
+        start, end = period
+    else:  # the user has picked only the first date so far
+        start = period[0] if isinstance(period, tuple) and period else default_start
+        end = today
+    as_of_date = as_of if isinstance(as_of, dt.date) else today
+    result = _check(db.location, db.data_version(), as_of_date, tuple(sorted(chosen)))
+    return Frame(
+        board_ids=tuple(chosen) or tuple(names),
+        board_names=names,
+        period=Period(min(start, end), max(start, end)),
+        as_of=as_of_date,
+        result=result,
+    )
+
+
+def current() -> Frame:
+    """The frame drawn by app.py for this run."""
+    frame_ = st.session_state.get("_frame")
+    if not isinstance(frame_, Frame):
+        frame_ = frame()
+    return frame_
+
+
+def show_chart(chart: Chart, *, key: str) -> None:
+    """A chart with its accessible name, its message as a sentence and its numbers."""
+    st.plotly_chart(
+        chart.figure,
+        alt=chart.alt,
+        key=key,
+        config={"displaylogo": False, "responsive": True},
+        theme=None,
+    )
+    st.markdown(chart.summary)
+    with st.expander("The numbers in this chart"):
+        st.table(chart.table.set_index(chart.table.columns[0]))
