@@ -122,10 +122,12 @@ def _trend_sentence(table: pd.DataFrame) -> str:
     if len(table) < 4:
         return ""
     half = len(table) // 2
+
     def share(rows: pd.DataFrame) -> float:
         total = int(rows[list(DECIDED_CATEGORIES)].to_numpy().sum())
         good = int(rows["from_start"].sum()) if total else 0
         return good / total if total else 0.0
+
     first, second = share(table.iloc[:half]), share(table.iloc[half:])
     if abs(second - first) < 0.05:
         return "The share involved from the start stayed about the same over the period."

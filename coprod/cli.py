@@ -157,7 +157,9 @@ def format_table(result: CheckResult) -> str:
     """A readable summary: categories, tick-box suspects, then every finding."""
     lines = [f"Co-production check as of {result.as_of:%-d %B %Y}", ""]
     categories = Counter(d["first_involvement"] for d in result.decisions)
-    lines.append(f"{len(result.decisions)} decisions. When were people who use services first involved?")
+    lines.append(
+        f"{len(result.decisions)} decisions. When were people who use services first involved?"
+    )
     for category in CATEGORY_ORDER:
         if categories[category]:
             lines.append(f"  {categories[category]:>6}  {category:<15} {CATEGORIES[category]}")
@@ -167,7 +169,9 @@ def format_table(result: CheckResult) -> str:
     severities = Counter(f["severity"] for f in result.findings)
     lines.append(
         f"{len(result.findings)} findings: "
-        + ", ".join(f"{severities[s]} {s}" for s in ("critical", "major", "minor", "warning", "info"))
+        + ", ".join(
+            f"{severities[s]} {s}" for s in ("critical", "major", "minor", "warning", "info")
+        )
     )
     lines.append("")
     header = f"{'SEVERITY':<9} {'CODE':<23} {'CONCERNS':<24} MESSAGE"

@@ -15,15 +15,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from pydantic import ValidationError
 
-from coprod.models import ENTITIES, ENTITY_BY_FILE, Entity, FieldProblem
+from coprod.models import (
+    ENTITIES,
+    ENTITY_BY_FILE,
+    Attendance,
+    Board,
+    Decision,
+    Entity,
+    FieldProblem,
+    HealthCheck,
+    Involvement,
+    Meeting,
+    Member,
+)
 from coprod.store import COLUMNS, KEYS, Change, Store, quote
 
 FILE_ORDER = [e.file_name for e in ENTITIES]
+E = TypeVar("E", bound=Entity)
 MAX_ERRORS_PER_FILE = 1000
 
 
@@ -71,7 +84,9 @@ class ImportSummary:
 
     @property
     def total_rows(self) -> int:
-        return sum(self.created.values()) + sum(self.updated.values()) + sum(self.unchanged.values())
+        return (
+            sum(self.created.values()) + sum(self.updated.values()) + sum(self.unchanged.values())
+        )
 
     def lines(self) -> list[str]:
         out = []
@@ -164,7 +179,9 @@ def read_workbook(data: bytes, name: str) -> list[Sheet]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise ImportRejected([Problem(name, None, None, "this is not a readable .xlsx workbook")]) from None
+        raise ImportRejected(
+            [Problem(name, None, None, "this is not a readable .xlsx workbook")]
+        ) from None
     sheets, problems = [], []
     try:
         for ws in workbook.worksheets:
@@ -294,89 +311,92 @@ def validate_rows(sheet: Sheet) -> tuple[list[tuple[int, Entity]], list[Problem]
     return good, problems
 
 
-def _existing(store: Store, sql: str) -> dict[str, Any]:
+def _owners(store: Store, table: str, column: str) -> dict[str, str]:
+    """{id: owning board} (or {id: board kind} for boards) of records already in the store."""
+    key = quote(KEYS[table][0])
     with store.cursor() as cur:
-        return {row[0]: row[1:] for row in cur.execute(sql).fetchall()}
+        rows = cur.execute(f"SELECT {key}, {quote(column)} FROM {quote(table)}").fetchall()
+    return {str(k): str(v) for k, v in rows}
 
 
-def check_references(
-    store: Store, records: dict[str, list[tuple[int, str, Entity]]]
-) -> list[Problem]:
-    """Every board, meeting, member and decision a row names must exist (here or in the store)."""
+Rows = dict[str, list[tuple[int, str, Entity]]]
 
-    def known(table: str, sql: str, make: Any) -> dict[str, Any]:
-        found = _existing(store, sql)
-        for _row, _name, record in records.get(table, []):
-            found[getattr(record, KEYS[table][0])] = make(record)
-        return found
 
-    boards = known("board", "SELECT board_id, kind FROM board", lambda r: (r.kind,))
-    meetings = known(
-        "meeting", "SELECT meeting_id, board_id FROM meeting", lambda r: (r.board_id,)
-    )
-    members = known("member", "SELECT member_id, board_id FROM member", lambda r: (r.board_id,))
-    decisions = known("decision", "SELECT decision_id, board_id FROM decision", lambda r: (r.board_id,))
+def _of(records: Rows, kind: type[E]) -> list[tuple[int, str, E]]:
+    return [(row, name, r) for row, name, r in records.get(kind.table, []) if isinstance(r, kind)]
+
+
+def check_references(store: Store, records: Rows) -> list[Problem]:
+    """Every board, meeting, member and decision a row names must exist (here or in the store),
+    and a meeting, member or decision must belong to the same board as the row that names it."""
+    boards = _owners(store, "board", "kind")
+    boards.update({r.board_id: r.kind for _row, _name, r in _of(records, Board)})
+    meetings = _owners(store, "meeting", "board_id")
+    meetings.update({r.meeting_id: r.board_id for _row, _name, r in _of(records, Meeting)})
+    members = _owners(store, "member", "board_id")
+    members.update({r.member_id: r.board_id for _row, _name, r in _of(records, Member)})
+    decisions = _owners(store, "decision", "board_id")
+    decisions.update({r.decision_id: r.board_id for _row, _name, r in _of(records, Decision)})
 
     problems: list[Problem] = []
 
-    def need(name: str, row: int, fieldname: str, value: str | None, pool: dict[str, Any], what: str) -> bool:
-        if value is not None and value not in pool:
-            problems.append(Problem(name, row, fieldname, f"no {what} has the id '{value}'"))
+    def need(name: str, row: int, column: str, value: str, pool: dict[str, str], what: str) -> bool:
+        if value not in pool:
+            problems.append(Problem(name, row, column, f"no {what} has the id '{value}'"))
             return False
         return True
 
-    for row, name, r in records.get("member", []):
-        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
-    for row, name, r in records.get("meeting", []):
-        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
-    for row, name, r in records.get("attendance", []):
-        ok_meeting = need(name, row, "meeting_id", r.meeting_id, meetings, "meeting")  # type: ignore[attr-defined]
-        ok_member = need(name, row, "member_id", r.member_id, members, "member")  # type: ignore[attr-defined]
-        if ok_meeting and ok_member:
-            m_board = meetings[r.meeting_id][0]  # type: ignore[attr-defined]
-            p_board = members[r.member_id][0]  # type: ignore[attr-defined]
-            if m_board != p_board:
-                problems.append(
-                    Problem(
-                        name,
-                        row,
-                        "member_id",
-                        f"member '{r.member_id}' belongs to board '{p_board}', "  # type: ignore[attr-defined]
-                        f"not to the meeting's board '{m_board}'",
-                    )
-                )
-    for row, name, r in records.get("decision", []):
-        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
-        if r.meeting_id is not None and need(  # type: ignore[attr-defined]
-            name, row, "meeting_id", r.meeting_id, meetings, "meeting"  # type: ignore[attr-defined]
+    def same_board(name: str, row: int, column: str, what: str, owner: str, board: str) -> None:
+        if owner != board:
+            problems.append(
+                Problem(name, row, column, f"{what} belongs to board '{owner}', not '{board}'")
+            )
+
+    for row, name, member in _of(records, Member):
+        need(name, row, "board_id", member.board_id, boards, "board")
+    for row, name, meeting in _of(records, Meeting):
+        need(name, row, "board_id", meeting.board_id, boards, "board")
+    for row, name, seat in _of(records, Attendance):
+        known_meeting = need(name, row, "meeting_id", seat.meeting_id, meetings, "meeting")
+        known_member = need(name, row, "member_id", seat.member_id, members, "member")
+        if known_meeting and known_member:
+            same_board(
+                name,
+                row,
+                "member_id",
+                f"member '{seat.member_id}'",
+                members[seat.member_id],
+                meetings[seat.meeting_id],
+            )
+    for row, name, decision in _of(records, Decision):
+        need(name, row, "board_id", decision.board_id, boards, "board")
+        if decision.meeting_id is not None and need(
+            name, row, "meeting_id", decision.meeting_id, meetings, "meeting"
         ):
-            m_board = meetings[r.meeting_id][0]  # type: ignore[attr-defined]
-            if m_board != r.board_id:  # type: ignore[attr-defined]
+            same_board(
+                name,
+                row,
+                "meeting_id",
+                f"meeting '{decision.meeting_id}'",
+                meetings[decision.meeting_id],
+                decision.board_id,
+            )
+    for row, name, involvement in _of(records, Involvement):
+        need(name, row, "decision_id", involvement.decision_id, decisions, "decision")
+    # One respondent's answers share a board, a date and a group.
+    first_rows: dict[str, tuple[int, HealthCheck]] = {}
+    for row, name, answer in _of(records, HealthCheck):
+        need(name, row, "board_id", answer.board_id, boards, "board")
+        first_row, first = first_rows.setdefault(answer.response_id, (row, answer))
+        for column in ("board_id", "check_date", "respondent_group"):
+            if getattr(first, column) != getattr(answer, column):
                 problems.append(
                     Problem(
                         name,
                         row,
-                        "meeting_id",
-                        f"meeting '{r.meeting_id}' belongs to board '{m_board}', "  # type: ignore[attr-defined]
-                        f"not to this decision's board '{r.board_id}'",  # type: ignore[attr-defined]
-                    )
-                )
-    for row, name, r in records.get("involvement", []):
-        need(name, row, "decision_id", r.decision_id, decisions, "decision")  # type: ignore[attr-defined]
-    responses: dict[str, tuple[str, dt.date, str, int]] = {}
-    for row, name, r in records.get("health_check", []):
-        need(name, row, "board_id", r.board_id, boards, "board")  # type: ignore[attr-defined]
-        # One respondent's answers share a board, date and group.
-        facts = (r.board_id, r.check_date, str(r.respondent_group), row)  # type: ignore[attr-defined]
-        first = responses.setdefault(r.response_id, facts)  # type: ignore[attr-defined]
-        for index, fieldname in enumerate(("board_id", "check_date", "respondent_group")):
-            if first[index] != facts[index]:
-                problems.append(
-                    Problem(
-                        name,
-                        row,
-                        fieldname,
-                        f"response '{r.response_id}' has a different {fieldname} on row {first[3]}",  # type: ignore[attr-defined]
+                        column,
+                        f"response '{answer.response_id}' has a different {column} on row "
+                        f"{first_row}",
                     )
                 )
     return problems
@@ -385,7 +405,7 @@ def check_references(
 def validate(store: Store, sheets: Iterable[Sheet]) -> dict[str, list[Entity]]:
     """Validate every sheet fully; raise ImportRejected with every problem found."""
     problems: list[Problem] = []
-    by_table: dict[str, list[tuple[int, str, Entity]]] = defaultdict(list)
+    by_table: Rows = defaultdict(list)
     seen_tables: dict[str, str] = {}
     for sheet in sheets:
         table = sheet.entity.table
@@ -452,10 +472,15 @@ def write_records(
     join = " AND ".join(f"t.{quote(k)} = i.{quote(k)}" for k in keys)
     key_expr = "concat_ws('/', " + ", ".join(f"i.{quote(k)}" for k in keys) + ")"
     differs = (
-        "row(" + ", ".join(f"t.{quote(c)}" for c in cols) + ") IS DISTINCT FROM row("
-        + ", ".join(f"i.{quote(c)}" for c in cols) + ")"
+        "row("
+        + ", ".join(f"t.{quote(c)}" for c in cols)
+        + ") IS DISTINCT FROM row("
+        + ", ".join(f"i.{quote(c)}" for c in cols)
+        + ")"
     )
-    as_struct = "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {{a}}.{quote(c)}" for c in cols) + "))"
+    as_struct = (
+        "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {{a}}.{quote(c)}" for c in cols) + "))"
+    )
     cur.register("_incoming", incoming)
     try:
         # The audit trail first, while the old values are still there to record.
@@ -464,11 +489,12 @@ def write_records(
             INSERT INTO audit_log (actor, source, entity, record_key, action, before, after)
             SELECT ?, ?, ?, {key_expr},
                    CASE WHEN t.{quote(keys[0])} IS NULL THEN 'create' ELSE 'update' END,
-                   CASE WHEN t.{quote(keys[0])} IS NULL THEN NULL ELSE {as_struct.format(a="t")} END,
+                   CASE WHEN t.{quote(keys[0])} IS NULL THEN NULL
+                        ELSE {as_struct.format(a="t")} END,
                    {as_struct.format(a="i")}
             FROM _incoming i LEFT JOIN {qt} t ON {join}
             WHERE t.{quote(keys[0])} IS NULL OR {differs}
-            """,  # noqa: S608 - identifiers come from the fixed schema; values are bound
+            """,
             [change.actor, change.source, table],
         )
         counts = cur.execute(
@@ -477,23 +503,24 @@ def write_records(
                    count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND {differs}),
                    count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND NOT ({differs}))
             FROM _incoming i LEFT JOIN {qt} t ON {join}
-            """  # noqa: S608
+            """
         ).fetchone()
-        updates = ", ".join(
-            f"{quote(c)} = excluded.{quote(c)}" for c in cols if c not in keys
-        )
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c not in keys)
         changed = " OR ".join(
             f"{qt}.{quote(c)} IS DISTINCT FROM excluded.{quote(c)}" for c in cols if c not in keys
         )
-        conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}, " \
-            f"updated_at = now()::TIMESTAMP, updated_by = excluded.updated_by WHERE {changed}" \
-            if updates else "ON CONFLICT DO NOTHING"
+        conflict = (
+            f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}, "
+            f"updated_at = now()::TIMESTAMP, updated_by = excluded.updated_by WHERE {changed}"
+            if updates
+            else "ON CONFLICT DO NOTHING"
+        )
         cur.execute(
             f"""
             INSERT INTO {qt} ({col_list}, created_by, updated_by)
             SELECT {col_list}, ?, ? FROM _incoming
             {conflict}
-            """,  # noqa: S608
+            """,
             [change.actor, change.actor],
         )
     finally:
@@ -514,7 +541,9 @@ def import_sheets(store: Store, sheets: list[Sheet], change: Change) -> ImportSu
         for entity in ENTITIES:
             if entity.table not in records:
                 continue
-            created, updated, unchanged = write_records(cur, entity.table, records[entity.table], change)
+            created, updated, unchanged = write_records(
+                cur, entity.table, records[entity.table], change
+            )
             summary.created[entity.table] = created
             summary.updated[entity.table] = updated
             summary.unchanged[entity.table] = unchanged
@@ -536,13 +565,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def export_rows(store: Store, table: str, *, include_withdrawn: bool = False) -> Iterator[list[Any]]:
+def export_rows(
+    store: Store, table: str, *, include_withdrawn: bool = False
+) -> Iterator[list[Any]]:
     cols = [name for name, _ in COLUMNS[table]]
     where = "" if include_withdrawn else "WHERE withdrawn_at IS NULL"
     order = ", ".join(quote(k) for k in KEYS[table])
     with store.cursor() as cur:
         result = cur.execute(
-            f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)} {where} ORDER BY {order}"  # noqa: S608
+            f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)} {where} "
+            f"ORDER BY {order}"
         )
         while batch := result.fetchmany(10_000):
             yield from (list(row) for row in batch)
@@ -571,9 +603,10 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
         if fmt == "parquet":
             path = target / f"{entity.file_name}.parquet"
             with store.cursor() as cur:
+                order = ", ".join(quote(k) for k in KEYS[entity.table])
                 cur.execute(
-                    f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(entity.table)} "  # noqa: S608
-                    f"WHERE withdrawn_at IS NULL ORDER BY {', '.join(quote(k) for k in KEYS[entity.table])}) "
+                    f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(entity.table)} "
+                    f"WHERE withdrawn_at IS NULL ORDER BY {order}) "
                     f"TO '{_sql_path(path)}' (FORMAT parquet)"
                 )
         elif fmt == "csv":

@@ -157,7 +157,11 @@ class RespondentGroup(StrEnum):
     other = "other"
 
 
-LIVED_EXPERIENCE_SIDE = (RespondentGroup.lived_experience, RespondentGroup.carer, RespondentGroup.dpo)
+LIVED_EXPERIENCE_SIDE = (
+    RespondentGroup.lived_experience,
+    RespondentGroup.carer,
+    RespondentGroup.dpo,
+)
 
 DEFAULT_HEALTH_CHECK_ITEMS: dict[str, str] = {
     "trust": "Partners trust each other and don't play games.",
@@ -171,6 +175,7 @@ DEFAULT_HEALTH_CHECK_ITEMS: dict[str, str] = {
 }
 
 # --- how people type values -------------------------------------------------------------
+
 
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str):
@@ -218,7 +223,7 @@ _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 def _date(value: Any) -> Any:
     value = _blank_to_none(value)
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, dt.datetime):
         if value.time() != dt.time(0):
@@ -232,9 +237,14 @@ def _date(value: Any) -> Any:
             if uk:
                 day, month, year = (int(g) for g in uk.groups())
                 return dt.date(year, month, day)
-            if len(value) > 10 and _ISO.match(value[:10]) and value[10:].strip(" T") in (
-                "00:00:00",
-                "00:00",
+            if (
+                len(value) > 10
+                and _ISO.match(value[:10])
+                and value[10:].strip(" T")
+                in (
+                    "00:00:00",
+                    "00:00",
+                )
             ):
                 return dt.date.fromisoformat(value[:10])
         except ValueError:

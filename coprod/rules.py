@@ -101,8 +101,7 @@ RULES: tuple[Rule, ...] = (
         "FTS-AFTER-OPTIONS",
         "major",
         "Consulting on a done deal",
-        "People who use services were first involved on or after the day the options were "
-        "fixed.",
+        "People who use services were first involved on or after the day the options were fixed.",
         "Gunning principle 1: consultation must happen while proposals are still at a "
         "formative stage. " + _FROM_THE_START,
         "Gunning principles (R v Brent LBC ex p Gunning, 1985); seed 001",
@@ -619,9 +618,9 @@ WHERE b.withdrawn_at IS NULL
   )
 """
 
-_SEVERITY_RANK = "CASE severity " + " ".join(
-    f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)
-) + " END"
+_SEVERITY_RANK = (
+    "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " END"
+)
 
 
 @dataclass
@@ -698,11 +697,18 @@ def run_check(
     )
     finding_sql = " UNION ALL ".join(
         f"({sql})"
-        for sql in (DECISION_FINDINGS, REP_NO_VOICE, REP_COMPOSITION, HC_GAP, HC_DECLINE, HC_OVERDUE)
+        for sql in (
+            DECISION_FINDINGS,
+            REP_NO_VOICE,
+            REP_COMPOSITION,
+            HC_GAP,
+            HC_DECLINE,
+            HC_OVERDUE,
+        )
     ).replace("$boards", "CAST($boards AS VARCHAR[])")
-    severity = "CASE code " + " ".join(
-        f"WHEN '{r.code}' THEN '{r.severity}'" for r in RULES
-    ) + " END"
+    severity = (
+        "CASE code " + " ".join(f"WHEN '{r.code}' THEN '{r.severity}'" for r in RULES) + " END"
+    )
     ordered = f"""
         SELECT code, {severity} AS severity, board_id, decision_id, meeting_id, item,
                check_date, role, period_date, message
@@ -710,7 +716,7 @@ def run_check(
         ORDER BY {_SEVERITY_RANK.replace("severity", severity)}, board_id, code,
                  decision_id NULLS LAST, meeting_id NULLS LAST, item NULLS LAST,
                  check_date NULLS LAST
-    """  # noqa: S608 - built from the constants above; values are bound
+    """
     with store.cursor() as cur:
         cur.execute(facts_sql, _used(facts_sql, params))
         try:

@@ -299,7 +299,9 @@ class Store:
             row = cur.execute("SELECT value FROM store_meta WHERE key = 'data_version'").fetchone()
             return int(row[0]) if row else 0
 
-    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Rows of a read query as dicts."""
         with self.cursor() as cur:
             result = cur.execute(sql, params or [])
@@ -309,7 +311,7 @@ class Store:
     def count(self, table: str, *, include_withdrawn: bool = False) -> int:
         where = "" if include_withdrawn else " WHERE withdrawn_at IS NULL"
         with self.cursor() as cur:
-            row = cur.execute(f"SELECT count(*) FROM {quote(table)}{where}").fetchone()  # noqa: S608
+            row = cur.execute(f"SELECT count(*) FROM {quote(table)}{where}").fetchone()
             return int(row[0]) if row else 0
 
     def is_empty(self) -> bool:
@@ -321,7 +323,9 @@ class Store:
             row = cur.execute("SELECT count(*) FROM board WHERE board_id LIKE 'demo-%'").fetchone()
             return bool(row and row[0])
 
-    def audit_entries(self, entity: str | None = None, record_key: str | None = None) -> list[dict[str, Any]]:
+    def audit_entries(
+        self, entity: str | None = None, record_key: str | None = None
+    ) -> list[dict[str, Any]]:
         clauses, params = [], []
         if entity:
             clauses.append("entity = ?")
@@ -331,8 +335,8 @@ class Store:
             params.append(record_key)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.query(
-            f"SELECT audit_id, changed_at, actor, source, entity, record_key, action, before, after "  # noqa: S608
-            f"FROM audit_log {where} ORDER BY audit_id",
+            "SELECT audit_id, changed_at, actor, source, entity, record_key, action, before, "
+            f"after FROM audit_log {where} ORDER BY audit_id",
             params,
         )
         for row in rows:

@@ -111,7 +111,7 @@ def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def headline(decisions: pd.DataFrame) -> dict[str, int]:
-    counts = {c: 0 for c in CATEGORY_ORDER}
+    counts = dict.fromkeys(CATEGORY_ORDER, 0)
     if not decisions.empty:
         for category, n in decisions["first_involvement"].value_counts().items():
             counts[str(category)] = int(n)

@@ -48,7 +48,11 @@ facts = {
     "Identified": long_date(decision["identified_on"]),
     "Options fixed": long_date(decision["options_fixed_on"]),
     "Decided": long_date(decision["decided_on"])
-    + (f" at the meeting on {long_date(decision['meeting_date'])}" if decision["meeting_date"] else ""),
+    + (
+        f" at the meeting on {long_date(decision['meeting_date'])}"
+        if decision["meeting_date"]
+        else ""
+    ),
     "Outcome": decision["outcome"] or "not recorded",
     "First involved": long_date(verdict.get("first_involved_on")),
     "Approach the paper claims": story["claimed"].value.replace("_", "-"),
@@ -89,7 +93,9 @@ for inv in story["involvements"]:
         details = {
             "When": f"{long_date(inv['start_date'])} to {long_date(inv['end_date'])}",
             "Method": (inv["method"] or "not recorded").replace("_", " "),
-            "Participants": "not recorded" if inv["participants"] is None else str(inv["participants"]),
+            "Participants": "not recorded"
+            if inv["participants"] is None
+            else str(inv["participants"]),
             "With lived experience": "not recorded"
             if inv["lived_experience_participants"] is None
             else str(inv["lived_experience_participants"]),

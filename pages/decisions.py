@@ -74,7 +74,9 @@ table = shown[
 ].copy()
 table["board_id"] = table["board_id"].map(frame.board_label)
 table["findings"] = table["findings"].map(", ".join)
-table = table.sort_values(["decided_on", "decision_id"], ascending=[False, True], na_position="first")
+table = table.sort_values(
+    ["decided_on", "decision_id"], ascending=[False, True], na_position="first"
+)
 selection = st.dataframe(
     table,
     hide_index=True,
@@ -97,7 +99,7 @@ selection = st.dataframe(
 )
 st.caption("Select a row to open that decision's story, or choose it below.")
 
-rows = selection.selection.rows if selection else []  # type: ignore[union-attr]
+rows = selection.selection.rows if selection else []
 if rows:
     chosen = str(table.iloc[rows[0]]["decision_id"])
     st.switch_page("pages/decision.py", query_params={"decision": chosen})

@@ -44,6 +44,7 @@ for rule in RULES:
         st.caption(f"Source: {rule.source}")
 st.header("Thresholds in force")
 st.table(
-    pd.DataFrame(frame.result.thresholds.describe(), columns=["Setting", "Value", "Meaning"])
-    .set_index("Setting")
+    pd.DataFrame(
+        frame.result.thresholds.describe(), columns=["Setting", "Value", "Meaning"]
+    ).set_index("Setting")
 )

@@ -29,7 +29,9 @@ for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
     column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
 
 st.header("Findings that need attention")
-serious = findings[findings["severity"].isin(["critical", "major"])] if not findings.empty else findings
+serious = (
+    findings[findings["severity"].isin(["critical", "major"])] if not findings.empty else findings
+)
 critical = int((serious["severity"] == "critical").sum()) if not serious.empty else 0
 major = len(serious) - critical
 suspects = decisions[decisions["tick_box_suspect"]] if not decisions.empty else decisions
@@ -46,7 +48,9 @@ third.metric("Tick-box suspects", len(suspects))
 
 if not serious.empty:
     by_code = (
-        serious.groupby(["severity", "code", "title"]).size().reset_index(name="findings")
+        serious.groupby(["severity", "code", "title"])
+        .size()
+        .reset_index(name="findings")
         .sort_values(["severity", "findings"], ascending=[True, False])
     )
     by_code.columns = ["Severity", "Code", "What it means", "Findings"]

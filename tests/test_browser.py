@@ -1,0 +1,159 @@
+"""The dashboard in a real browser: `streamlit run` served on loopback, driven in Chromium.
+
+These tests fail (never skip) when Chromium is missing: `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from coprod.interchange import import_source
+from coprod.settings import DEMO_DIR, PROJECT_ROOT
+from coprod.store import Change, Store
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    with Store(db) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    port = _free_port()
+    env = {**os.environ, "COPROD_DB": str(db)}
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(PROJECT_ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit run did not start within 60 s")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"Chromium is missing at {CHROMIUM}: apt-get install chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def _load(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=60_000)
+
+
+def _assert_no_exception(page: Page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/", "Were people involved from the start?"),
+        ("/decisions", "Decision register"),
+        ("/method", "How decisions are judged"),
+    ],
+)
+def test_every_page_loads_without_an_exception(
+    server: str, page: Page, path: str, heading: str
+) -> None:
+    _load(page, server + path)
+    _assert_no_exception(page)
+    assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.get_by_text("Demo data.").is_visible()
+
+
+def test_decision_story_opens_from_a_link(server: str, page: Page) -> None:
+    with (DEMO_DIR / "decisions.csv").open(encoding="utf-8") as handle:
+        first = next(csv.DictReader(handle))
+    _load(page, f"{server}/decision?decision={first['decision_id']}")
+    _assert_no_exception(page)
+    assert page.get_by_role("heading", name=first["title"]).is_visible()
+    assert page.get_by_role("heading", name="Findings").is_visible()
+    chart = page.locator("[data-testid='stPlotlyChart']")
+    assert chart.count() == 1
+
+
+def test_navigation_reaches_every_page(server: str, page: Page) -> None:
+    _load(page, server)
+    for name, heading in [
+        ("Decisions", "Decision register"),
+        ("Decision story", "Findings"),
+        ("Method", "How decisions are judged"),
+        ("Overview", "Were people involved from the start?"),
+    ]:
+        page.get_by_role("link", name=name).click()
+        page.wait_for_selector(READY, timeout=60_000)
+        page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+        _assert_no_exception(page)

@@ -1,0 +1,164 @@
+"""The coprod command line: exit codes, messages and output formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coprod.cli import main
+from coprod.demo import DEMO_AS_OF
+from coprod.rules import RULES
+from coprod.settings import DEMO_DIR
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+FTS_TB = {r.code for r in RULES if r.code.startswith(("FTS-", "TB-"))}
+
+
+def test_import_then_check_json_lists_every_fts_and_tb_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "x.duckdb")
+    assert main(["import", str(DEMO_DIR), "--db", db]) == 0
+    assert "decision:" in capsys.readouterr().out
+    assert main(["check", "--db", db, "--format", "json", "--as-of", DEMO_AS_OF.isoformat()]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["as_of"] == DEMO_AS_OF.isoformat()
+    assert {f["code"] for f in report["findings"]} >= FTS_TB
+    finding = report["findings"][0]
+    assert set(finding) >= {
+        "code",
+        "severity",
+        "board_id",
+        "decision_id",
+        "meeting_id",
+        "item",
+        "check_date",
+        "message",
+        "principle",
+    }
+    decision = report["decisions"][0]
+    assert set(decision) == {"decision_id", "board_id", "first_involvement", "tick_box_suspect"}
+
+
+def test_check_table_is_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "x.duckdb")
+    main(["import", str(EXAMPLE), "--db", db])
+    capsys.readouterr()
+    assert main(["check", "--db", db, "--as-of", "2026-01-15"]) == 0
+    out = capsys.readouterr().out
+    assert "Co-production check as of 15 January 2026" in out
+    assert "129 decisions" in out
+    assert "FTS-AFTER-DECISION" in out
+    assert "332 findings" in out
+
+
+def test_check_board_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "x.duckdb")
+    main(["import", str(EXAMPLE), "--db", db])
+    capsys.readouterr()
+    main(["check", "--db", db, "--as-of", "2026-01-15", "--format", "json", "--board", "b1"])
+    report = json.loads(capsys.readouterr().out)
+    assert {d["board_id"] for d in report["decisions"]} == {"b1"}
+    assert {f["board_id"] for f in report["findings"]} == {"b1"}
+
+
+def test_rejected_import_exits_1_names_the_row_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("boards.csv", "decisions.csv"):
+        (bad / name).write_text((EXAMPLE / name).read_text())
+    lines = (bad / "decisions.csv").read_text().splitlines()
+    lines[4] = lines[4].replace("2022-", "2022-13-", 1)
+    (bad / "decisions.csv").write_text("\n".join(lines) + "\n")
+    db = tmp_path / "x.duckdb"
+    assert main(["import", str(bad), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Nothing was imported: 1 problem found." in err
+    assert "decisions.csv, row 5, field identified_on" in err
+    assert main(["check", "--db", str(db), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decisions"] == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--as-of", "yesterday"],
+        ["frobnicate"],
+        ["check", "--format", "yaml"],
+        ["demo", "--boards", "0"],
+        [],
+    ],
+)
+def test_usage_mistakes_exit_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+
+
+def test_check_without_a_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "There is no store at" in capsys.readouterr().err
+
+
+def test_store_held_by_another_process_gives_one_sentence(tmp_path: Path) -> None:
+    db = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from coprod.store import Store; s = Store(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        done = subprocess.run(
+            [sys.executable, "-m", "coprod.cli", "import", str(EXAMPLE), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().count("\n") == 0
+        assert "is in use by another program" in done.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_demo_writes_the_same_files_as_committed(tmp_path: Path) -> None:
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    for committed in sorted(DEMO_DIR.glob("*.csv")):
+        assert (tmp_path / "demo" / committed.name).read_bytes() == committed.read_bytes(), (
+            committed.name
+        )
+
+
+def test_demo_loads_into_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "x.duckdb")
+    assert main(["demo", "--db", db, "--boards", "4", "--seed", "7"]) == 0
+    assert "Loaded demo data" in capsys.readouterr().out
+    main(["check", "--db", db, "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert len({d["board_id"] for d in report["decisions"]}) == 4
+
+
+def test_export_round_trips(tmp_path: Path) -> None:
+    first, second = str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")
+    assert main(["import", str(EXAMPLE), "--db", first]) == 0
+    assert main(["export", "--db", first, "--out", str(tmp_path / "one")]) == 0
+    assert main(["import", str(tmp_path / "one"), "--db", second]) == 0
+    assert main(["export", "--db", second, "--out", str(tmp_path / "two")]) == 0
+    for path in sorted((tmp_path / "one").glob("*.csv")):
+        assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes()

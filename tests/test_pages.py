@@ -1,0 +1,184 @@
+"""Every page of the dashboard, driven with AppTest on the committed demo data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coprod.demo import DEMO_AS_OF
+from coprod.interchange import import_source
+from coprod.rules import RULES, run_check
+from coprod.settings import DEMO_DIR
+from coprod.store import Change, Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PERIOD = (dt.date(2020, 1, 1), DEMO_AS_OF)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store(path) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    return path
+
+
+@pytest.fixture
+def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("COPROD_DB", str(demo_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.session_state["period"] = PERIOD
+    return at
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _metric(at: AppTest, label: str) -> int:
+    return int(next(m for m in at.metric if m.label == label).value)
+
+
+def test_overview_shows_the_headline_as_figures_and_a_sentence(app: AppTest, demo_db: Path) -> None:
+    app.run()
+    _no_errors(app)
+    assert app.title[0].value == "Were people involved from the start?"
+    assert any("Demo data" in i.value for i in app.info)
+    with Store(demo_db, read_only=True) as store:
+        result = run_check(store, DEMO_AS_OF)
+    decided = [d for d in result.decisions if d["decided"] and d["decided_on"] >= PERIOD[0]]
+    expected = {
+        c: sum(1 for d in decided if d["first_involvement"] == c)
+        for c in ("from_start", "formative", "late", "retrofitted", "never", "unknown")
+    }
+    assert _metric(app, "From the start") == expected["from_start"]
+    assert _metric(app, "Never") == expected["never"]
+    assert _metric(app, "Retrofitted") == expected["retrofitted"]
+    sentence = app.markdown[0].value
+    assert f"Of {sum(expected.values())} decisions taken between 1 January 2020" in sentence
+    assert f"{expected['from_start']} (" in sentence
+    critical = sum(1 for f in result.findings if f["severity"] == "critical")
+    assert _metric(app, "Critical findings") == critical
+
+
+def test_overview_chart_has_alt_text_and_its_numbers(app: AppTest) -> None:
+    app.run()
+    _no_errors(app)
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    # The chart's message is given in words below it, and its numbers in a table.
+    assert any("decisions involved people who use services" in m.value for m in app.markdown)
+    assert any("Quarter" in str(t.value.index.name) for t in app.table)
+
+
+def test_overview_follows_the_board_picker(app: AppTest) -> None:
+    app.run()
+    everyone = _metric(app, "Never")
+    app.multiselect(key="boards").select("demo-spg")
+    app.run()
+    _no_errors(app)
+    assert _metric(app, "Never") <= everyone
+
+
+def test_register_filters_by_category_and_text(app: AppTest) -> None:
+    app.switch_page("pages/decisions.py").run()
+    _no_errors(app)
+    assert app.title[0].value == "Decision register"
+    everything = app.dataframe[0].value
+    assert len(everything) > 100
+    app.multiselect(key="register_categories").select("never")
+    app.run()
+    _no_errors(app)
+    never = app.dataframe[0].value
+    assert 0 < len(never) < len(everything)
+    assert set(never["category"]) == {"Never"}
+    app.multiselect(key="register_categories").unselect("never")
+    app.multiselect(key="register_codes").select("TB-DISPUTED")
+    app.run()
+    disputed = app.dataframe[0].value
+    assert all("TB-DISPUTED" in codes for codes in disputed["findings"])
+    app.text_input(key="register_text").input("zzzz no such decision")
+    app.run()
+    _no_errors(app)
+    assert any("No decision matches" in i.value for i in app.info)
+
+
+def test_decision_story_tells_the_whole_story(app: AppTest, demo_db: Path) -> None:
+    with Store(demo_db, read_only=True) as store:
+        result = run_check(store, DEMO_AS_OF)
+    late = next(d for d in result.decisions if d["first_involvement"] == "late")
+    app.query_params["decision"] = late["decision_id"]
+    app.switch_page("pages/decision.py").run()
+    _no_errors(app)
+    assert app.title[0].value == late["title"]
+    text = " ".join(m.value for m in app.markdown)
+    assert "FTS-AFTER-OPTIONS" in text
+    assert "consulted on a done deal" in text
+    assert f"{late['first_involved_on']:%-d %B %Y}" in text
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_decision_story_can_be_chosen_from_a_list(app: AppTest) -> None:
+    app.switch_page("pages/decision.py").run()
+    _no_errors(app)
+    box = app.selectbox(key="decision")
+    other = box.options[3]
+    box.select_index(3).run()
+    _no_errors(app)
+    assert other.endswith(app.title[0].value)
+
+
+def test_method_page_lists_every_rule_and_threshold(app: AppTest) -> None:
+    app.switch_page("pages/method.py").run()
+    _no_errors(app)
+    text = " ".join(m.value for m in app.markdown)
+    for rule in RULES:
+        assert rule.code in text
+    thresholds = app.table[-1].value
+    assert thresholds.loc["start_window_days", "Value"] == "30"
+    assert thresholds.loc["min_consultation_days", "Value"] == "42"
+
+
+def test_empty_store_offers_the_demo_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPROD_DB", str(tmp_path / "empty.duckdb"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _no_errors(at)
+    assert any("The store is empty" in i.value for i in at.info)
+    at.button[0].click().run()
+    _no_errors(at)
+    assert at.title[0].value == "Were people involved from the start?"
+
+
+def test_a_store_held_by_another_process_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from coprod.store import Store; s = Store(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("COPROD_DB", str(path))
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        assert not at.exception
+        assert len(at.error) == 1
+        assert "is in use by another program" in at.error[0].value
+    finally:
+        holder.kill()
+        holder.wait()
