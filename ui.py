@@ -61,20 +61,24 @@ class Frame:
 
 
 def _offer_demo(db: Store) -> None:
-    st.title("coprod")
-    st.info(
-        "The store is empty. Load the demo data to explore the dashboard, or import your "
-        "board's records with `coprod import`.",
-        icon=":material/info:",
-    )
-    if st.button("Load the demo data", type="primary"):
-        try:
-            import_source(db, DEMO_DIR, Change(current_user(), "form"))
-        except ImportRejected as rejected:
-            st.error(f"The demo data could not be loaded: {rejected.problems[0]}")
-        else:
-            st.rerun()
-    st.stop()
+    """An empty store: offer the demo data, and carry on once it is loaded."""
+    notice = st.empty()
+    with notice.container():
+        st.title("coprod")
+        st.info(
+            "The store is empty. Load the demo data to explore the dashboard, or import your "
+            "board's records with `coprod import`.",
+            icon=":material/info:",
+        )
+        load = st.button("Load the demo data", type="primary", key="load_demo")
+    if not load:
+        st.stop()
+    try:
+        import_source(db, DEMO_DIR, Change(current_user(), "form"))
+    except ImportRejected as rejected:
+        st.error(f"The demo data could not be loaded: {rejected.problems[0]}")
+        st.stop()
+    notice.empty()
 
 
 def frame() -> Frame:
@@ -132,11 +136,17 @@ def frame() -> Frame:
 
 
 def current() -> Frame:
-    """The frame drawn by app.py for this run."""
-    frame_ = st.session_state.get("_frame")
-    if not isinstance(frame_, Frame):
-        frame_ = frame()
-    return frame_
+    """The frame app.py drew for this run."""
+    frame_ = st.session_state.pop("_frame", None)
+    if isinstance(frame_, Frame):
+        return frame_
+    # The page ran without app.py. Streamlit does that only for the first run in a fresh
+    # process when that run opens a page other than the home page: it then treats the
+    # folder pages/ as old-style pages. Turn that off and run again, through app.py.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def show_chart(chart: Chart, *, key: str) -> None:

@@ -68,6 +68,7 @@ def decisions_frame(result: CheckResult) -> pd.DataFrame:
                 "title",
                 "first_involvement",
                 "tick_box_suspect",
+                "decided",
                 "findings",
                 "period_date",
             ]
@@ -111,10 +112,23 @@ def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def headline(decisions: pd.DataFrame) -> dict[str, int]:
-    counts = dict.fromkeys(CATEGORY_ORDER, 0)
-    if not decisions.empty:
-        for category, n in decisions["first_involvement"].value_counts().items():
-            counts[str(category)] = int(n)
+    """Counts for the overview.
+
+    The categories count decisions *taken* (decided by the as-of date); decisions still to be
+    taken are counted apart, as ``open_involved`` (people involved so far) and ``pending``
+    (nobody involved yet); exempt decisions are ``not_applicable`` whether taken or not.
+    """
+    counts = dict.fromkeys((*CATEGORY_ORDER, "open_involved"), 0)
+    if decisions.empty:
+        return counts
+    exempt = decisions["first_involvement"] == "not_applicable"
+    counts["not_applicable"] = int(exempt.sum())
+    taken = decisions[decisions["decided"] & ~exempt]
+    for category, n in taken["first_involvement"].value_counts().items():
+        counts[str(category)] = int(n)
+    still_open = decisions[~decisions["decided"] & ~exempt]
+    counts["pending"] = int((still_open["first_involvement"] == "pending").sum())
+    counts["open_involved"] = len(still_open) - counts["pending"]
     return counts
 
 
@@ -136,10 +150,13 @@ def headline_sentence(counts: dict[str, int], period: Period) -> str:
                 f" For {counts['unknown']}, the date options were fixed is not recorded, so "
                 "it cannot be told."
             )
-    if counts["pending"]:
-        text += f" {plural(counts['pending'], 'decision')} still to be taken "
-        text += "has" if counts["pending"] == 1 else "have"
-        text += " involved nobody so far."
+    still_open = counts["pending"] + counts["open_involved"]
+    if still_open:
+        text += (
+            f" {plural(still_open, 'decision')} {'is' if still_open == 1 else 'are'} still to be "
+            f"taken: people who use services have been involved in {counts['open_involved']} so "
+            f"far, and in {counts['pending']} nobody has been involved yet."
+        )
     if counts["not_applicable"]:
         text += (
             f" {plural(counts['not_applicable'], 'decision')} "
@@ -155,7 +172,9 @@ def quarter_label(value: dt.date) -> str:
 
 def category_by_quarter(decisions: pd.DataFrame) -> pd.DataFrame:
     """Decided decisions counted by quarter of decision and first-involvement category."""
-    decided = decisions[decisions["first_involvement"].isin(DECIDED_CATEGORIES)]
+    decided = decisions[
+        decisions["decided"] & decisions["first_involvement"].isin(DECIDED_CATEGORIES)
+    ]
     if decided.empty:
         return pd.DataFrame(columns=["quarter", *DECIDED_CATEGORIES])
     quarters = pd.to_datetime(decided["decided_on"]).dt.date.map(quarter_label)

@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui
 from coprod.charts import decision_timeline_chart
-from coprod.rules import CATEGORIES, RULES_BY_CODE
+from coprod.rules import RULES_BY_CODE
 from coprod.views import CATEGORY_LABELS, decision_story, long_date, story_sentence
 
 frame = ui.current()
@@ -18,13 +18,17 @@ if not all_decisions:
     st.stop()
 
 labels = {d["decision_id"]: f"{d['decision_id']} — {d['title']}" for d in all_decisions}
+# The URL carries the decision (?decision=ID) so that a story can be linked to and bookmarked.
+# A new id in the URL (a link, a bookmark, the register) picks the decision; after that the
+# picker leads and the URL follows it.
 wanted = st.query_params.get("decision")
-if wanted in labels and st.session_state.get("decision") != wanted:
+if wanted in labels and wanted != st.session_state.get("_decision_in_url"):
     st.session_state["decision"] = wanted
 decision_id = st.selectbox(
     "Decision", options=list(labels), format_func=labels.__getitem__, key="decision"
 )
 st.query_params["decision"] = decision_id
+st.session_state["_decision_in_url"] = decision_id
 story = decision_story(ui.store(), decision_id, frame.result)
 if story is None:
     st.error(f"There is no decision with the id {decision_id}.")
@@ -41,18 +45,14 @@ st.markdown(
 )
 if decision["summary"]:
     st.markdown(decision["summary"])
-st.markdown(f"### {CATEGORY_LABELS[category]}: {CATEGORIES[category]}")
+st.markdown(f"### First involvement: {CATEGORY_LABELS[category].lower()}")
 st.markdown(story_sentence(story))
 
 facts = {
     "Identified": long_date(decision["identified_on"]),
     "Options fixed": long_date(decision["options_fixed_on"]),
     "Decided": long_date(decision["decided_on"])
-    + (
-        f" at the meeting on {long_date(decision['meeting_date'])}"
-        if decision["meeting_date"]
-        else ""
-    ),
+    + (f" (meeting {decision['meeting_id']})" if decision["meeting_id"] else ""),
     "Outcome": decision["outcome"] or "not recorded",
     "First involved": long_date(verdict.get("first_involved_on")),
     "Approach the paper claims": story["claimed"].value.replace("_", "-"),

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,53 +42,59 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    with Store(db) as store:
-        import_source(store, DEMO_DIR, Change("test", "import"))
+@contextmanager
+def serve(db: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port with COPROD_DB=db; yields its URL."""
     port = _free_port()
     env = {**os.environ, "COPROD_DB": str(db)}
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(PROJECT_ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(PROJECT_ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit run did not start within 60 s")
-    try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("streamlit run did not start within 60 s")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("browser")
+    db = folder / "demo.duckdb"
+    with Store(db) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    with serve(db, folder / "streamlit.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +149,7 @@ def test_decision_story_opens_from_a_link(server: str, page: Page) -> None:
     assert page.get_by_role("heading", name=first["title"]).is_visible()
     assert page.get_by_role("heading", name="Findings").is_visible()
     chart = page.locator("[data-testid='stPlotlyChart']")
+    chart.first.wait_for(timeout=30_000)
     assert chart.count() == 1
 
 
@@ -157,3 +165,16 @@ def test_navigation_reaches_every_page(server: str, page: Page) -> None:
         page.wait_for_selector(READY, timeout=60_000)
         page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
         _assert_no_exception(page)
+
+
+def test_an_empty_store_loads_the_demo_data_with_one_button(tmp_path: Path, page: Page) -> None:
+    with serve(tmp_path / "empty.duckdb", tmp_path / "streamlit.log") as url:
+        _load(page, url)
+        assert page.get_by_text("The store is empty").is_visible()
+        page.get_by_role("button", name="Load the demo data").click()
+        page.get_by_role("heading", name="Were people involved from the start?").wait_for(
+            timeout=60_000
+        )
+        _assert_no_exception(page)
+        assert page.get_by_text("The store is empty").count() == 0
+        assert page.get_by_text("Demo data.").is_visible()
