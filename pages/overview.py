@@ -56,6 +56,21 @@ if not serious.empty:
     by_code.columns = ["Severity", "Code", "What it means", "Findings"]
     st.subheader("Critical and major findings by kind")
     st.table(by_code.set_index("Code"))
+    with st.expander(f"Every critical and major finding ({len(serious)})"):
+        listed = serious[["severity", "code", "board_id", "decision_id", "meeting_id", "message"]]
+        listed = listed.assign(board_id=listed["board_id"].map(frame.board_label))
+        st.dataframe(
+            listed,
+            hide_index=True,
+            column_config={
+                "severity": "Severity",
+                "code": "Code",
+                "board_id": "Board",
+                "decision_id": "Decision",
+                "meeting_id": "Meeting",
+                "message": st.column_config.TextColumn("What was found", width="large"),
+            },
+        )
 
 if not suspects.empty:
     st.subheader("Tick-box suspects")
