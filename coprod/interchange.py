@@ -565,11 +565,44 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# Which rows an export holds: every live row, plus any withdrawn row that an exported row still
+# names, so that the folder always imports (a withdrawn meeting with a live decision on it is
+# exported with the decision rather than leaving the decision pointing at nothing).
+_LIVE = "withdrawn_at IS NULL"
+_EXPORTED_DECISIONS = (
+    f"SELECT decision_id FROM decision WHERE {_LIVE} "
+    f"OR decision_id IN (SELECT decision_id FROM involvement WHERE {_LIVE})"
+)
+_EXPORTED_MEETINGS = (
+    f"SELECT meeting_id FROM meeting WHERE {_LIVE} "
+    f"OR meeting_id IN (SELECT meeting_id FROM attendance WHERE {_LIVE}) "
+    f"OR meeting_id IN (SELECT meeting_id FROM decision WHERE decision_id IN "
+    f"({_EXPORTED_DECISIONS}))"
+)
+_EXPORTED_MEMBERS = (
+    f"SELECT member_id FROM member WHERE {_LIVE} "
+    f"OR member_id IN (SELECT member_id FROM attendance WHERE {_LIVE})"
+)
+EXPORTED: dict[str, str] = {
+    "board": f"""{_LIVE}
+        OR board_id IN (SELECT board_id FROM member WHERE member_id IN ({_EXPORTED_MEMBERS}))
+        OR board_id IN (SELECT board_id FROM meeting WHERE meeting_id IN ({_EXPORTED_MEETINGS}))
+        OR board_id IN (SELECT board_id FROM decision WHERE decision_id IN ({_EXPORTED_DECISIONS}))
+        OR board_id IN (SELECT board_id FROM health_check WHERE {_LIVE})""",
+    "member": f"member_id IN ({_EXPORTED_MEMBERS})",
+    "meeting": f"meeting_id IN ({_EXPORTED_MEETINGS})",
+    "attendance": _LIVE,
+    "decision": f"decision_id IN ({_EXPORTED_DECISIONS})",
+    "involvement": _LIVE,
+    "health_check": _LIVE,
+}
+
+
 def export_rows(
     store: Store, table: str, *, include_withdrawn: bool = False
 ) -> Iterator[list[Any]]:
     cols = [name for name, _ in COLUMNS[table]]
-    where = "" if include_withdrawn else "WHERE withdrawn_at IS NULL"
+    where = "" if include_withdrawn else f"WHERE {EXPORTED[table]}"
     order = ", ".join(quote(k) for k in KEYS[table])
     with store.cursor() as cur:
         result = cur.execute(
@@ -606,7 +639,7 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
                 order = ", ".join(quote(k) for k in KEYS[entity.table])
                 cur.execute(
                     f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(entity.table)} "
-                    f"WHERE withdrawn_at IS NULL ORDER BY {order}) "
+                    f"WHERE {EXPORTED[entity.table]} ORDER BY {order}) "
                     f"TO '{_sql_path(path)}' (FORMAT parquet)"
                 )
         elif fmt == "csv":
