@@ -60,16 +60,16 @@ if shown.empty:
 table = shown[
     [
         "decision_id",
-        "board_id",
         "title",
-        "service_area",
-        "identified_on",
-        "options_fixed_on",
-        "decided_on",
-        "first_involved_on",
         "category",
         "tick_box_suspect",
         "findings",
+        "decided_on",
+        "first_involved_on",
+        "identified_on",
+        "options_fixed_on",
+        "service_area",
+        "board_id",
     ]
 ].copy()
 table["board_id"] = table["board_id"].map(frame.board_label)
