@@ -534,10 +534,18 @@ def import_source(store: Store, source: str | Path, change: Change) -> ImportSum
     return import_sheets(store, read_source(source), change)
 
 
-def import_sheets(store: Store, sheets: list[Sheet], change: Change) -> ImportSummary:
+def import_sheets(
+    store: Store, sheets: list[Sheet], change: Change, *, dry_run: bool = False
+) -> ImportSummary:
+    """Validate and write sheets in one transaction.
+
+    With ``dry_run`` the writes are made and counted, then rolled back: the summary says what
+    the import *would* change (the import page shows it before the user commits).
+    """
     records = validate(store, sheets)
     summary = ImportSummary()
-    with store.transaction() as cur:
+
+    def write(cur: Any) -> None:
         for entity in ENTITIES:
             if entity.table not in records:
                 continue
@@ -547,6 +555,13 @@ def import_sheets(store: Store, sheets: list[Sheet], change: Change) -> ImportSu
             summary.created[entity.table] = created
             summary.updated[entity.table] = updated
             summary.unchanged[entity.table] = unchanged
+
+    if dry_run:
+        with store.rolled_back() as cur:
+            write(cur)
+    else:
+        with store.transaction() as cur:
+            write(cur)
     return summary
 
 

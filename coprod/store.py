@@ -249,6 +249,16 @@ class Store:
                 cur.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def rolled_back(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction that is always rolled back: to see what a write would do."""
+        with self._write_lock, self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            finally:
+                cur.execute("ROLLBACK")
+
     def close(self) -> None:
         self.conn.close()
 

@@ -20,7 +20,15 @@ from builders import CHANGE, withdraw
 from openpyxl import Workbook, load_workbook
 
 from coprod import interchange
-from coprod.interchange import ImportRejected, ImportSummary, Problem, export, import_source
+from coprod.interchange import (
+    ImportRejected,
+    ImportSummary,
+    Problem,
+    export,
+    import_sheets,
+    import_source,
+    read_source,
+)
 from coprod.models import ENTITY_BY_TABLE
 from coprod.store import TABLES, Change, Store
 
@@ -546,3 +554,13 @@ def test_csv_with_an_unknown_file_name_is_rejected(store: Store, small: Path) ->
     problems = rejected(store, small)
     assert [p.file for p in problems] == ["decisons.csv"]
     assert store.is_empty()
+
+
+def test_a_dry_run_counts_changes_and_writes_nothing(store: Store, small: Path) -> None:
+    sheets = read_source(small)
+    preview = import_sheets(store, sheets, CHANGE, dry_run=True)
+    assert preview.created["decision"] > 0
+    assert store.is_empty()
+    assert store.audit_entries() == []
+    done = import_sheets(store, sheets, CHANGE)
+    assert done.created == preview.created
