@@ -83,6 +83,7 @@ def _offer_demo(db: Store) -> None:
 
 def frame() -> Frame:
     """Draw the shared frame (board and period pickers) and return what was picked."""
+    st.session_state["_seen"] = True
     db = store()
     if db.is_empty():
         _offer_demo(db)
@@ -140,13 +141,17 @@ def current() -> Frame:
     frame_ = st.session_state.pop("_frame", None)
     if isinstance(frame_, Frame):
         return frame_
-    # The page ran without app.py. Streamlit does that only for the first run in a fresh
-    # process when that run opens a page other than the home page: it then treats the
-    # folder pages/ as old-style pages. Turn that off and run again, through app.py.
+    # The page ran without app.py. Streamlit does that when a run opens a page other than the
+    # home page while it still treats the folder pages/ as old-style pages (the first run in
+    # a fresh process). Turn that off; on a session's first run, run again through app.py so
+    # that the navigation is right, otherwise draw the frame here.
     from streamlit.runtime.pages_manager import PagesManager
 
     PagesManager.uses_pages_directory = False
-    st.rerun()
+    if not st.session_state.get("_seen"):
+        st.session_state["_seen"] = True
+        st.rerun()
+    return frame()
 
 
 def show_chart(chart: Chart, *, key: str) -> None:
@@ -161,3 +166,17 @@ def show_chart(chart: Chart, *, key: str) -> None:
     st.markdown(chart.summary)
     with st.expander("The numbers in this chart"):
         st.table(chart.table.set_index(chart.table.columns[0]))
+
+
+def change(source: str = "form") -> Change:
+    """Who is making a change from the dashboard, for the audit trail."""
+    return Change(actor=actor(), source=source)
+
+
+def actor() -> str:
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("email") or st.user.get("name") or "signed-in user")
+    except Exception:  # no sign-in configured
+        pass
+    return f"{current_user()} (local)"

@@ -178,3 +178,19 @@ def test_an_empty_store_loads_the_demo_data_with_one_button(tmp_path: Path, page
         _assert_no_exception(page)
         assert page.get_by_text("The store is empty").count() == 0
         assert page.get_by_text("Demo data.").is_visible()
+
+
+def test_a_deep_link_works_on_a_freshly_started_server(tmp_path: Path, page: Page) -> None:
+    # The first run of a fresh process may open a page directly; it must still get the
+    # dashboard's navigation and the decision the link names.
+    db = tmp_path / "demo.duckdb"
+    with Store(db) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    with (DEMO_DIR / "decisions.csv").open(encoding="utf-8") as handle:
+        third = list(csv.DictReader(handle))[2]
+    with serve(db, tmp_path / "streamlit.log") as url:
+        _load(page, f"{url}/decision?decision={third['decision_id']}")
+        page.get_by_role("heading", name=third["title"]).wait_for(timeout=30_000)
+        assert page.get_by_role("link", name="Decision story").is_visible()
+        assert page.get_by_role("link", name="Import and export").is_visible()
+        _assert_no_exception(page)

@@ -1,0 +1,101 @@
+"""Import and export: load a CSV folder's files or a workbook, see every problem or every change
+before committing, and download the whole store."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from coprod.archive import export_archive, problems_csv, read_uploads
+from coprod.interchange import FILE_ORDER, ImportRejected, import_sheets
+from coprod.models import ENTITIES
+from coprod.views import plural
+
+ui.current()
+db = ui.store()
+
+st.title("Import and export")
+
+st.header("Import")
+st.markdown(
+    "Upload the CSV files of the import format (any of "
+    + ", ".join(f"`{name}.csv`" for name in FILE_ORDER)
+    + ") or one `.xlsx` workbook with a sheet per file. Nothing is written until you commit, and "
+    "an import with any problem writes nothing at all."
+)
+round_ = st.session_state.setdefault("import_round", 0)
+uploads = st.file_uploader(
+    "CSV files or one .xlsx workbook",
+    type=["csv", "xlsx"],
+    accept_multiple_files=True,
+    key=f"import_files_{round_}",
+)
+if uploads:
+    files = [(u.name, u.getvalue()) for u in uploads]
+    try:
+        sheets = read_uploads(files)
+        preview = import_sheets(db, sheets, ui.change("import"), dry_run=True)
+    except ImportRejected as rejected:
+        problems = rejected.problems
+        st.error(
+            f"Nothing can be imported yet: {plural(len(problems), 'problem')} found. Fix "
+            "them in your files and upload them again."
+        )
+        table = pd.DataFrame(
+            [(p.file, p.row, p.field or "", p.reason) for p in problems],
+            columns=["File", "Row", "Field", "Problem"],
+        )
+        st.dataframe(table, hide_index=True)
+        st.download_button(
+            "Download the problems (CSV)",
+            data=problems_csv(problems),
+            file_name="import-problems.csv",
+            mime="text/csv",
+        )
+    else:
+        st.success(
+            f"The files are valid: {plural(preview.total_rows, 'row')} read. This is what the "
+            "import will change:"
+        )
+        changes = pd.DataFrame(
+            [
+                (
+                    entity.label,
+                    preview.created.get(entity.table, 0),
+                    preview.updated.get(entity.table, 0),
+                    preview.unchanged.get(entity.table, 0),
+                )
+                for entity in ENTITIES
+                if entity.table in preview.created
+            ],
+            columns=["Records", "New", "Updated", "Unchanged"],
+        )
+        st.table(changes.set_index("Records"))
+        if st.button("Commit the import", type="primary", key="commit_import"):
+            try:
+                done = import_sheets(db, sheets, ui.change("import"))
+            except ImportRejected as rejected:
+                st.error(f"The import was rejected and nothing was written: {rejected.problems[0]}")
+            else:
+                st.session_state["import_round"] = round_ + 1
+                st.session_state["import_done"] = done.lines()
+                st.rerun()
+
+if done_lines := st.session_state.pop("import_done", None):
+    st.success("Imported. " + "; ".join(done_lines) + ".")
+
+st.header("Export")
+st.markdown(
+    "Download every record in the import format, to keep, to analyse or to load into another "
+    "store. Withdrawn records are left out unless a record in the download still names them."
+)
+formats = {
+    "csv": "CSV files (zip)",
+    "xlsx": "Excel workbook (.xlsx)",
+    "parquet": "Parquet files (zip)",
+}
+chosen = st.radio("Format", options=list(formats), format_func=formats.__getitem__, horizontal=True)
+if st.button("Prepare the download", key="prepare_export"):
+    name, data = export_archive(db, chosen)
+    st.download_button(f"Download {name}", data=data, file_name=name, key="download_export")

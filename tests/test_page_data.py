@@ -1,0 +1,82 @@
+"""The import and export page, with AppTest: validate, show problems or changes, commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coprod.interchange import import_source
+from coprod.settings import DEMO_DIR
+from coprod.store import Change, Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    return at
+
+
+def _files(*names: str, folder: Path = EXAMPLE) -> list[tuple[str, bytes, str]]:
+    return [(n, (folder / n).read_bytes(), "text/csv") for n in names]
+
+
+def test_clean_files_show_what_will_change_then_commit(app: AppTest) -> None:
+    app.file_uploader[0].set_value(_files("boards.csv", "decisions.csv", "meetings.csv"))
+    app.run()
+    assert not app.exception
+    assert not app.error
+    assert any("The files are valid" in s.value for s in app.success)
+    changes = app.table[0].value
+    assert changes.loc["decision", "New"] == 129
+    assert changes.loc["board", "New"] == 4
+    app.button(key="commit_import").click().run()
+    assert not app.exception
+    assert any("Imported." in s.value and "decision: 129 new" in s.value for s in app.success)
+    # The uploader is cleared after a commit.
+    assert not app.file_uploader[0].value
+
+
+def test_a_bad_row_shows_every_problem_and_writes_nothing(app: AppTest, tmp_path: Path) -> None:
+    text = (EXAMPLE / "decisions.csv").read_text()
+    lines = text.splitlines()
+    lines[3] = lines[3].replace("true", "perhaps", 1)
+    bad = ("\n".join(lines) + "\n").encode()
+    app.file_uploader[0].set_value(
+        [*_files("boards.csv", "meetings.csv"), ("decisions.csv", bad, "text/csv")]
+    )
+    app.run()
+    assert not app.exception
+    assert "Nothing can be imported yet: 1 problem found" in app.error[0].value
+    problems = app.dataframe[0].value
+    assert list(problems.columns) == ["File", "Row", "Field", "Problem"]
+    assert problems.iloc[0]["File"] == "decisions.csv"
+    assert problems.iloc[0]["Row"] == 4
+    assert problems.iloc[0]["Field"] == "affects_people_who_use_services"
+    assert not app.get("button") or all(b.key != "commit_import" for b in app.button)
+
+
+def test_a_file_that_is_not_of_the_format_is_named(app: AppTest) -> None:
+    app.file_uploader[0].set_value([("notes.csv", b"a,b\n1,2\n", "text/csv")])
+    app.run()
+    assert not app.exception
+    problems = app.dataframe[0].value
+    assert problems.iloc[0]["File"] == "notes.csv"
+    assert "not a file of the format" in problems.iloc[0]["Problem"]
+
+
+def test_export_offers_a_download(app: AppTest) -> None:
+    app.radio[0].set_value("xlsx").run()
+    app.button(key="prepare_export").click().run()
+    assert not app.exception
+    assert any(b.label == "Download coprod.xlsx" for b in app.get("download_button"))
