@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 import ui
+from coprod import records
 from coprod.charts import decision_timeline_chart
+from coprod.models import Attestation, Decision, Involvement
 from coprod.rules import RULES_BY_CODE
 from coprod.views import CATEGORY_LABELS, decision_story, long_date, story_sentence
 
@@ -39,6 +43,8 @@ verdict = story["verdict"] or {}
 category = verdict.get("first_involvement", "unknown")
 
 st.title(decision["title"])
+if flash := st.session_state.pop("story_flash", None):
+    st.success(flash, icon=":material/check_circle:")
 st.markdown(
     f"**{decision['board_name']}** · {decision['service_area'] or 'service area not recorded'}"
     f" · decision `{decision['decision_id']}`"
@@ -79,6 +85,48 @@ events["date"] = events["date"].map(long_date)
 events.columns = ["Date", "What happened", "Detail"]
 st.table(events.set_index("Date"))
 
+
+def _attest(inv: dict[str, Any]) -> None:
+    """A DPO representative confirms or disputes what officers recorded."""
+    with (
+        st.expander(f"Confirm or dispute {inv['involvement_id']}"),
+        st.form(f"attest_{inv['involvement_id']}"),
+    ):
+        choice = st.radio(
+            "What do you say about this record?",
+            options=["confirmed", "disputed", "unconfirmed"],
+            index=["confirmed", "disputed", "unconfirmed"].index(inv["attestation"]),
+            format_func={
+                "confirmed": "Confirm: it happened as recorded",
+                "disputed": "Dispute: it did not happen as recorded",
+                "unconfirmed": "Not yet confirmed",
+            }.__getitem__,
+            key=f"attestation_{inv['involvement_id']}",
+        )
+        note = st.text_area(
+            "Note (required to dispute)",
+            value=inv["attestation_note"] or "",
+            key=f"attestation_note_{inv['involvement_id']}",
+        )
+        if st.form_submit_button("Save"):
+            try:
+                records.attest(
+                    ui.store(),
+                    inv["involvement_id"],
+                    Attestation(choice),
+                    note.strip() or None,
+                    ui.change(),
+                )
+            except (records.RecordsError, records.RecordRejected) as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.session_state["story_flash"] = (
+                    f"Saved: {inv['involvement_id']} is now {choice}. "
+                    + ("It no longer counts." if choice == "disputed" else "")
+                )
+                st.rerun()
+
+
 st.header("Involvement")
 if not story["involvements"]:
     st.info("No involvement is recorded for this decision.")
@@ -110,3 +158,32 @@ for inv in story["involvements"]:
             + (f": {inv['attestation_note']}" if inv["attestation_note"] else ""),
         }
         st.table(pd.DataFrame(list(details.items()), columns=["", "Value"]).set_index(""))
+        _attest(inv)
+
+st.header("History")
+changes = records.history(ui.store(), Decision, decision_id)
+for inv in story["involvements"]:
+    changes += records.history(ui.store(), Involvement, inv["involvement_id"])
+changes.sort(key=lambda e: e["changed_at"])
+if not changes:
+    st.info("No changes are recorded for this decision.")
+else:
+    st.markdown(
+        f"{len(changes)} recorded changes to this decision and its involvement, oldest first. "
+        "The whole audit trail is on the Audit trail page."
+    )
+    st.table(
+        pd.DataFrame(
+            [
+                {
+                    "When": f"{e['changed_at']:%-d %b %Y %H:%M}",
+                    "Record": e["record_key"],
+                    "Who": e["actor"],
+                    "How": e["source"],
+                    "What": e["action"],
+                    "Changes": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in e["changes"]),
+                }
+                for e in changes
+            ]
+        ).set_index("When")
+    )

@@ -1,0 +1,92 @@
+"""Audit trail: every change to the store — who, when, which record, before and after, and
+whether it came from a form, an import or the command line. Filterable and exportable."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from coprod import records
+from coprod.models import ENTITIES
+from coprod.views import plural
+
+ui.current()
+db = ui.store()
+
+st.title("Audit trail")
+st.markdown(
+    "Every change made to the records, newest first. Nothing is ever deleted: withdrawn "
+    "records and their reasons are here too."
+)
+left, middle, right = st.columns(3)
+entity = left.selectbox(
+    "Kind of record",
+    options=[None, *(e.table for e in ENTITIES)],
+    format_func=lambda t: "Any" if t is None else t.replace("_", " "),
+    key="audit_entity",
+)
+source = middle.selectbox(
+    "Made through",
+    options=[None, "form", "import", "cli"],
+    format_func=lambda s: {
+        None: "Any",
+        "form": "a form",
+        "import": "an import",
+        "cli": "the command line",
+    }[s],
+    key="audit_source",
+)
+action = right.selectbox(
+    "Change",
+    options=[None, "create", "update", "withdraw", "restore", "attest"],
+    format_func=lambda a: "Any" if a is None else a,
+    key="audit_action",
+)
+left, middle, right = st.columns(3)
+who = left.text_input("Who (name contains)", key="audit_actor")
+record_key = middle.text_input("Record id", key="audit_record")
+since = right.date_input("Since", value=None, format="DD/MM/YYYY", key="audit_since")
+
+rows = records.audit_trail(
+    db,
+    entity=entity,
+    source=source,
+    action=action,
+    since=since if isinstance(since, dt.date) else None,
+    record_key=record_key.strip() or None,
+    limit=None,
+)
+if who.strip():
+    rows = [r for r in rows if who.strip().lower() in str(r["actor"]).lower()]
+
+st.markdown(f"{plural(len(rows), 'change')} match.")
+if rows:
+    shown = rows[:2000]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "When": r["changed_at"],
+                    "Who": r["actor"],
+                    "How": r["source"],
+                    "Record": f"{r['entity']} {r['record_key']}",
+                    "Change": r["action"],
+                    "What changed": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in r["changes"]),
+                }
+                for r in shown
+            ]
+        ),
+        hide_index=True,
+        column_config={"When": st.column_config.DatetimeColumn("When", format="D MMM YYYY HH:mm")},
+    )
+    if len(rows) > len(shown):
+        st.caption(f"Showing the newest {len(shown)}; the download holds all {len(rows)}.")
+    st.download_button(
+        "Download these changes (CSV)",
+        data=records.audit_trail_csv(rows),
+        file_name="coprod-audit-trail.csv",
+        mime="text/csv",
+    )

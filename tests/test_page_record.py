@@ -1,0 +1,217 @@
+"""Recording through the dashboard: forms, validation next to the field, conflicts, withdraw
+and restore, attendance, health-check responses, attestation and the audit trail page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coprod import records
+from coprod.demo import DEMO_AS_OF
+from coprod.interchange import import_source
+from coprod.models import Attendance, Decision, Meeting
+from coprod.rules import run_check
+from coprod.settings import DEMO_DIR
+from coprod.store import Change, Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+OTHER = Change("Alex Other", "form")
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("record") / "demo.duckdb"
+    with Store(path) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    return path
+
+
+@pytest.fixture
+def db(demo_file: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "store.duckdb"
+    shutil.copy(demo_file, path)
+    return path
+
+
+@pytest.fixture
+def app(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.switch_page("pages/record.py").run()
+    assert not at.exception
+    return at
+
+
+def _store(db: Path) -> Store:
+    # The app holds the file read-write in this process; share that configuration.
+    return Store(db)
+
+
+def _submit(at: AppTest, label: str = "Save") -> None:
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _fill_new_decision(at: AppTest, decision_id: str, title: str) -> None:
+    prefix = "decision___new__"
+    at.text_input(key=f"{prefix}_decision_id").input(decision_id)
+    at.text_input(key=f"{prefix}_title").input(title)
+    at.date_input(key=f"{prefix}_identified_on").set_value(dt.date(2026, 9, 1))
+
+
+def test_a_missing_title_is_reported_next_to_the_field(app: AppTest, db: Path) -> None:
+    _fill_new_decision(app, "d-new-1", "")
+    _submit(app)
+    assert [e.value for e in app.error] == ["Title: a value is required"]
+    with _store(db) as store:
+        assert records.get(store, Decision, "d-new-1") is None
+
+
+def test_a_new_decision_is_saved_and_audited(app: AppTest, db: Path) -> None:
+    _fill_new_decision(app, "d-new-2", "Respite review")
+    _submit(app)
+    assert "Saved the new decision." in app.success[0].value
+    with _store(db) as store:
+        stored = records.get(store, Decision, "d-new-2")
+        assert stored is not None
+        assert stored.record.title == "Respite review"
+        history = records.history(store, Decision, "d-new-2")
+    assert [h["action"] for h in history] == ["create"]
+    assert history[0]["source"] == "form"
+    assert history[0]["actor"].endswith("(local)")
+
+
+def test_editing_shows_current_values_and_keeps_both_versions(app: AppTest, db: Path) -> None:
+    with _store(db) as store:
+        first = records.list_records(store, Decision, include_withdrawn=False)[0]
+    key = first.record.decision_id
+    app.selectbox(key="pick_decision").set_value(key).run()
+    title = app.text_input(key=f"decision_{key}_title")
+    assert title.value == first.record.title
+    assert app.text_input(key=f"decision_{key}_decision_id").disabled
+    title.input("A clearer title")
+    _submit(app)
+    assert "Saved your changes" in app.success[0].value
+    with _store(db) as store:
+        history = records.history(store, Decision, key)
+    assert [h["action"] for h in history][-1] == "update"
+    assert ("title", first.record.title, "A clearer title") in history[-1]["changes"]
+    assert history[0]["after"]["title"] == first.record.title
+
+
+def test_two_people_saving_at_once_lose_nothing(app: AppTest, db: Path) -> None:
+    with _store(db) as store:
+        first = records.list_records(store, Decision, include_withdrawn=False)[0]
+    key = first.record.decision_id
+    app.selectbox(key="pick_decision").set_value(key).run()
+    # Someone else saves a change after this form was opened.
+    with _store(db) as store:
+        changed = first.record.model_copy(update={"summary": "Their change"})
+        records.save(store, changed, OTHER, expected_updated_at=first.updated_at)
+    app.text_input(key=f"decision_{key}_title").input("My change")
+    _submit(app)
+    assert "Alex Other changed this decision" in app.error[0].value
+    with _store(db) as store:
+        now = records.get(store, Decision, key)
+    assert now is not None
+    assert now.record.summary == "Their change"
+    assert now.record.title == first.record.title
+
+
+def test_withdraw_needs_a_reason_and_stops_counting_then_restore(app: AppTest, db: Path) -> None:
+    with _store(db) as store:
+        first = records.list_records(store, Decision, include_withdrawn=False)[0]
+    key = first.record.decision_id
+    app.selectbox(key="pick_decision").set_value(key).run()
+    _submit(app, "Withdraw")
+    assert app.error, "a withdrawal without a reason must be refused"
+    app.text_input(key="withdraw_reason_decision").input("Entered twice by mistake")
+    _submit(app, "Withdraw")
+    assert "Withdrawn" in app.success[0].value
+    with _store(db) as store:
+        assert key not in {d["decision_id"] for d in run_check(store, DEMO_AS_OF).decisions}
+    assert any("Entered twice by mistake" in w.value for w in app.warning)
+    _submit(app, "Restore this record")
+    with _store(db) as store:
+        assert key in {d["decision_id"] for d in run_check(store, DEMO_AS_OF).decisions}
+
+
+def test_attendance_is_ticked_member_by_member(app: AppTest, db: Path) -> None:
+    with _store(db) as store:
+        meeting = records.list_records(store, Meeting, include_withdrawn=False)[0].record
+    app.segmented_control(key="record_kind").set_value("meeting").run()
+    app.selectbox(key="pick_meeting").set_value(meeting.meeting_id).run()
+    seats = [s for s in app.selectbox if s.key and s.key.startswith(f"seat_{meeting.meeting_id}_")]
+    assert seats
+    member_id = str(seats[0].key).removeprefix(f"seat_{meeting.meeting_id}_")
+    seats[0].set_value("apologies")
+    _submit(app, "Save attendance")
+    with _store(db) as store:
+        seat = records.get(store, Attendance, (meeting.meeting_id, member_id))
+    assert seat is not None
+    assert seat.record.status == "apologies"
+
+
+def test_a_health_check_response_is_one_form(app: AppTest, db: Path) -> None:
+    app.segmented_control(key="record_kind").set_value("health_check").run()
+    app.text_input(key="hc_response_id").input("r-form-1")
+    app.date_input(key="hc_date").set_value(dt.date(2026, 10, 1))
+    for radio in app.radio:
+        if radio.key and radio.key.startswith("hc_score_"):
+            radio.set_value(4)
+    _submit(app, "Save the response")
+    assert "Saved the response r-form-1" in app.success[0].value
+    with _store(db) as store:
+        rows = store.query("SELECT item, score FROM health_check WHERE response_id = 'r-form-1'")
+    assert len(rows) == 8
+    assert {r["score"] for r in rows} == {4}
+
+
+def test_disputing_an_involvement_on_the_story_takes_effect_at_once(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _store(db) as store:
+        result = run_check(store, DEMO_AS_OF)
+        target = next(
+            d
+            for d in result.decisions
+            if d["first_involvement"] == "from_start"
+            and d["qualifying_involvements"] == 1
+            and d["disputed_involvements"] == 0
+        )
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.query_params["decision"] = target["decision_id"]
+    at.switch_page("pages/decision.py").run()
+    involvement_id = target["first_involvement_id"]
+    at.radio(key=f"attestation_{involvement_id}").set_value("disputed")
+    _submit(at)
+    assert "note" in at.error[0].value.lower()
+    at.radio(key=f"attestation_{involvement_id}").set_value("disputed")
+    at.text_area(key=f"attestation_note_{involvement_id}").input("We were never asked.")
+    _submit(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "TB-DISPUTED" in text
+    assert "First involvement: never" in text or "First involvement: pending" in text
+    assert "We were never asked." in " ".join(str(t.value) for t in at.table)
+
+
+def test_the_audit_trail_page_filters_and_exports(app: AppTest, db: Path) -> None:
+    _fill_new_decision(app, "d-audit", "Audited decision")
+    _submit(app)
+    app.switch_page("pages/audit.py").run()
+    assert not app.exception
+    app.selectbox(key="audit_source").set_value("form").run()
+    table = app.dataframe[0].value
+    assert list(table["How"].unique()) == ["form"]
+    assert "decision d-audit" in set(table["Record"])
+    assert "Download these changes (CSV)" in [
+        getattr(b, "label", None) for b in app.get("download_button")
+    ]
