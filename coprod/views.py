@@ -26,6 +26,14 @@ CATEGORY_LABELS = {
     "pending": "Pending",
     "not_applicable": "Not applicable",
 }
+GROUP_LABELS = {
+    "people_who_use_services": "people who use services",
+    "carers": "carers",
+    "dpo": "a Disabled People's Organisation",
+    "community": "the community",
+    "staff": "staff",
+    "other": "others",
+}
 DECIDED_CATEGORIES = ("from_start", "formative", "late", "retrofitted", "never", "unknown")
 
 
