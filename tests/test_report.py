@@ -1,0 +1,82 @@
+"""The board report: a PDF with real text, checked by turning it back into text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from coprod.demo import DEMO_AS_OF
+from coprod.interchange import import_source
+from coprod.report import ReportError, board_report
+from coprod.rules import run_check
+from coprod.settings import DEMO_DIR
+from coprod.store import Change, Store
+
+BOARD = "demo-glenmoray-ijb"
+START, END = dt.date(2025, 11, 22), DEMO_AS_OF
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "demo.duckdb"
+    with Store(path) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+    return path
+
+
+def _text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+
+
+def test_the_report_is_real_text_with_the_headline_and_findings(demo: Path) -> None:
+    with Store(demo) as store:
+        pdf = board_report(store, BOARD, START, END, as_of=DEMO_AS_OF)
+        result = run_check(store, DEMO_AS_OF, boards=[BOARD])
+    assert pdf.startswith(b"%PDF")
+    text = _text(pdf)
+    assert "Co-production assurance report: Glenmoray Integration Joint Board (demo)" in text
+    assert "Decisions taken between 22 November 2025 and 21 November 2026" in text
+    assert "Demo data" in text
+    assert "Figure 1. Decisions taken in each quarter" in text
+    taken = [
+        d
+        for d in result.decisions
+        if d["decided"]
+        and START <= d["decided_on"] <= END
+        and d["first_involvement"] != "not_applicable"
+    ]
+    assert f"Of {len(taken)} decisions taken between" in text
+    serious = [
+        f
+        for f in result.findings
+        if f["severity"] == "critical" and START <= f["period_date"] <= END
+    ]
+    assert serious, "the demo board has critical findings in the last year"
+    for finding in serious:
+        assert re.sub(r"\s+", " ", finding["message"]) in text
+
+
+def test_the_report_carries_its_title_and_language(demo: Path) -> None:
+    with Store(demo) as store:
+        pdf = board_report(store, BOARD, START, END, as_of=DEMO_AS_OF)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None
+    assert (
+        reader.metadata.title
+        == "Co-production assurance report: Glenmoray Integration Joint Board (demo)"
+    )
+    assert b"/Lang" in pdf
+
+
+def test_an_unknown_board_or_a_backwards_period_is_explained(demo: Path) -> None:
+    with Store(demo) as store:
+        with pytest.raises(ReportError, match="no board with the id 'nope'"):
+            board_report(store, "nope", START, END)
+        with pytest.raises(ReportError, match="starts after it ends"):
+            board_report(store, BOARD, END, START)
