@@ -13,6 +13,7 @@ pages = [
     st.Page("pages/decisions.py", title="Decisions", icon=":material/list_alt:"),
     st.Page("pages/decision.py", title="Decision story", icon=":material/timeline:"),
     st.Page("pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),
+    st.Page("pages/reports.py", title="Board report", icon=":material/summarize:"),
     st.Page("pages/record.py", title="Record", icon=":material/edit_note:"),
     st.Page("pages/data.py", title="Import and export", icon=":material/upload_file:"),
     st.Page("pages/audit.py", title="Audit trail", icon=":material/history:"),

@@ -80,3 +80,19 @@ def test_an_unknown_board_or_a_backwards_period_is_explained(demo: Path) -> None
             board_report(store, "nope", START, END)
         with pytest.raises(ReportError, match="starts after it ends"):
             board_report(store, BOARD, END, START)
+
+
+def test_the_report_page_offers_the_pdf(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("COPROD_DB", str(demo))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception
+    at.selectbox(key="report_board").set_value(BOARD)
+    at.button(key="prepare_report").click().run()
+    assert not at.exception
+    assert "Download the report (PDF)" in [
+        getattr(b, "label", None) for b in at.get("download_button")
+    ]
