@@ -81,9 +81,25 @@ def _offer_demo(db: Store) -> None:
     notice.empty()
 
 
+# Fixed styles for every page (no user text): a visible focus ring, touch targets of at least
+# 24 by 24 pixels (WCAG 2.2, 2.5.8) and captions dark enough to read (4.5:1).
+ACCESSIBLE_STYLE = """<style>
+:focus-visible { outline: 3px solid #0b5394 !important; outline-offset: 2px !important; }
+[data-testid="stDateInputField"] [role="spinbutton"],
+[data-testid="stDateInput"] [role="spinbutton"] {
+    min-width: 24px; min-height: 24px; display: inline-flex; align-items: center;
+    justify-content: center;
+}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {
+    color: #4a4a4a; opacity: 1;
+}
+</style>"""
+
+
 def frame() -> Frame:
     """Draw the shared frame (board and period pickers) and return what was picked."""
     st.session_state["_seen"] = True
+    st.html(ACCESSIBLE_STYLE)
     db = store()
     if db.is_empty():
         _offer_demo(db)
