@@ -196,3 +196,24 @@ def actor() -> str:
     except Exception:  # no sign-in configured
         pass
     return f"{current_user()} (local)"
+
+
+def simple_table_toggle(key: str) -> bool:
+    """A switch to show records as an ordinary HTML table that screen readers can read.
+
+    Streamlit's data grid draws on a canvas; the simple table is a plain <table> instead.
+    """
+    return st.toggle(
+        "Simple table (for screen readers and keyboard)",
+        key=f"simple_{key}",
+        help="Shows the rows as an ordinary table that a screen reader can read cell by cell.",
+    )
+
+
+def simple_table(table: pd.DataFrame, *, limit: int = 500) -> None:
+    shown = table.head(limit)
+    st.table(shown.set_index(shown.columns[0]))
+    if len(table) > limit:
+        st.caption(
+            f"Showing the first {limit} of {len(table)} rows: narrow the filters to see more."
+        )

@@ -77,6 +77,24 @@ table["findings"] = table["findings"].map(", ".join)
 table = table.sort_values(
     ["decided_on", "decision_id"], ascending=[False, True], na_position="first"
 )
+if ui.simple_table_toggle("register"):
+    readable = table.rename(
+        columns={
+            "decision_id": "Decision",
+            "title": "Title",
+            "category": "First involvement",
+            "tick_box_suspect": "Tick-box suspect",
+            "findings": "Findings",
+            "decided_on": "Decided",
+            "first_involved_on": "First involved",
+            "identified_on": "Identified",
+            "options_fixed_on": "Options fixed",
+            "service_area": "Service area",
+            "board_id": "Board",
+        }
+    )
+    readable["Tick-box suspect"] = readable["Tick-box suspect"].map({True: "yes", False: "no"})
+    ui.simple_table(readable)
 selection = st.dataframe(
     table,
     hide_index=True,

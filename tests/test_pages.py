@@ -182,3 +182,14 @@ def test_a_store_held_by_another_process_is_explained(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_register_offers_a_simple_table_for_screen_readers(app: AppTest) -> None:
+    app.switch_page("pages/decisions.py").run()
+    app.toggle(key="simple_register").set_value(True).run()
+    assert not app.exception
+    table = app.table[0].value
+    assert table.index.name == "Decision"
+    assert "First involvement" in table.columns
+    assert set(table["Tick-box suspect"]) <= {"yes", "no"}
+    assert len(table) == min(500, len(app.dataframe[0].value))
