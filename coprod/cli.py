@@ -66,6 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", type=Path, required=True, help="folder to write to")
     exp.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
 
+    bak = sub.add_parser(
+        "backup", help="write a complete, self-checking copy of the store to a new folder"
+    )
+    with_db(bak)
+    bak.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+
+    res = sub.add_parser("restore", help="restore a backup folder into a store (all or nothing)")
+    res.add_argument("backup", type=Path, help="a folder written by 'coprod backup'")
+    with_db(res)
+    res.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a store that already holds data (it is kept as <store>.before-restore)",
+    )
+
+    evi = sub.add_parser("evidence", help="write one board's evidence pack for a period (.zip)")
+    with_db(evi)
+    evi.add_argument("--board", required=True, help="the board's id")
+    evi.add_argument("--from", dest="start", type=_date, required=True, help="first day")
+    evi.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+    evi.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
+    evi.add_argument("--out", type=Path, required=True, help="the .zip file to write")
+
     check = sub.add_parser("check", help="run the rules and list every finding")
     with_db(check)
     check.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
@@ -75,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "evidence" and args.start > args.end:
+        parser.error(f"--from {args.start} is after --to {args.end}")
     try:
         if args.command == "demo":
             return _demo(args)
@@ -88,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return _check(args)
+        if args.command == "backup":
+            return _backup(args)
+        if args.command == "restore":
+            return _restore(args)
+        if args.command == "evidence":
+            return _evidence(args)
     except ImportRejected as rejected:
         _report(rejected)
         return EXIT_REJECTED
@@ -129,6 +161,63 @@ def _import(args: argparse.Namespace) -> int:
         print(f"Imported {args.source} into {store.location}:")
     for line in summary.lines():
         print(f"  {line}")
+    return EXIT_OK
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from coprod.backup import backup, record_count
+
+    with Store(args.db, read_only=True) as store:
+        result = backup(store, args.out)
+        location = store.location
+    tables = result.manifest["tables"]
+    records = record_count(result.manifest)
+    print(
+        f"Backed up {location} to {result.folder}: {records} records (withdrawn ones "
+        f"included), {tables['audit_log']['rows']} audit-trail entries, schema version "
+        f"{result.manifest['schema_version']}, {_size(result.size)}."
+    )
+    return EXIT_OK
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from coprod.backup import record_count, restore
+
+    result = restore(args.backup, args.db, force=args.force)
+    tables = result.manifest["tables"]
+    records = record_count(result.manifest)
+    print(
+        f"Restored {args.backup} (made {result.manifest['created_at']} by "
+        f"{result.manifest['created_by']}) into {result.location}: {records} records, "
+        f"{tables['audit_log']['rows']} audit-trail entries."
+    )
+    if result.kept is not None:
+        print(f"The store it replaced is kept as {result.kept}.")
+    return EXIT_OK
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    from coprod.evidence import make_evidence_pack
+    from coprod.interchange import write_file_atomically
+
+    with Store(args.db, read_only=True) as store:
+        pack = make_evidence_pack(store, args.board, args.start, args.end, args.as_of)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(args.out, pack.data)
+    print(
+        f"Wrote the evidence pack for board {args.board}, {args.start} to {args.end}, to "
+        f"{args.out}: {sum(pack.records.values())} records, {pack.findings} findings, "
+        f"{pack.audit_entries} audit-trail entries."
+    )
     return EXIT_OK
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,11 +169,32 @@ def decode_text(data: bytes) -> str:
 
 def read_csv_bytes(data: bytes, name: str) -> Sheet:
     entity = _entity_for(name, name)
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:
         raise ImportRejected([Problem(name, None, None, "this is not a text CSV file")])
     text = decode_text(data)
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    return _sheet_from_records(name, entity, records)
+    return _sheet_from_records(name, entity, _csv_records(text, name))
+
+
+def _csv_records(text: str, name: str) -> list[list[Any]]:
+    """Parse CSV text; a quote that is never closed is an error, not the rest of the file.
+
+    A lenient parse would read everything after an unclosed ``"`` into one cell, silently
+    swallowing the rows that follow, so the strict parse is tried first; its other complaints
+    (a stray quote inside a value, ``"a"b``) are forgiven by parsing leniently as Excel does.
+    """
+    records: list[list[Any]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
+        return records
+    except csv.Error as exc:
+        row = len(records) + 1
+        if "unexpected end of data" in str(exc):
+            reason = 'a quoted value is never closed (a closing " is missing)'
+            raise ImportRejected([Problem(name, row, None, reason)]) from None
+        if "field larger than field limit" in str(exc):
+            reason = f"a value is longer than {csv.field_size_limit()} characters"
+            raise ImportRejected([Problem(name, row, None, reason)]) from None
+    return list(csv.reader(io.StringIO(text, newline="")))
 
 
 def read_workbook(data: bytes, name: str) -> list[Sheet]:
@@ -188,7 +212,9 @@ def read_workbook(data: bytes, name: str) -> list[Sheet]:
             shown = f"{name} › {ws.title}"
             try:
                 entity = _entity_for(ws.title, shown)
-                records = [list(row) for row in ws.iter_rows(values_only=True)]
+                records = [
+                    [_workbook_value(v) for v in row] for row in ws.iter_rows(values_only=True)
+                ]
                 sheets.append(_sheet_from_records(shown, entity, records))
             except ImportRejected as rejected:
                 problems.extend(rejected.problems)
@@ -199,6 +225,17 @@ def read_workbook(data: bytes, name: str) -> list[Sheet]:
     if not sheets:
         raise ImportRejected([Problem(name, None, None, "the workbook has no sheets")])
     return sheets
+
+
+def _workbook_value(value: Any) -> Any:
+    """A cell as the CSV format would hold it where the two could differ: text with Excel's
+    ``_xHHHH_`` escapes undone, and a TRUE/FALSE cell as the words ``true``/``false`` (so that
+    a boolean cell is a boolean where one is expected, and never the number 1 or 0)."""
+    if isinstance(value, str):
+        return xlsx_unescape(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def _is_blank(value: Any) -> bool:
@@ -283,6 +320,14 @@ def _problem_from(error: dict[str, Any], name: str, row: int) -> Problem:
     return Problem(name, row, field_name, message)
 
 
+# The store keeps whole numbers as 32-bit INTEGER columns.
+_INT_MAX = 2**31 - 1
+_INTEGER_COLUMNS = {
+    table: [name for name, sql in columns if sql.startswith("INTEGER")]
+    for table, columns in COLUMNS.items()
+}
+
+
 def validate_rows(sheet: Sheet) -> tuple[list[tuple[int, Entity]], list[Problem]]:
     good: list[tuple[int, Entity]] = []
     problems: list[Problem] = []
@@ -293,6 +338,14 @@ def validate_rows(sheet: Sheet) -> tuple[list[tuple[int, Entity]], list[Problem]
             record = sheet.entity.model_validate(present)
         except ValidationError as exc:
             problems.extend(_problem_from(e, sheet.name, row_number) for e in exc.errors())  # type: ignore[arg-type]
+            continue
+        too_large = [
+            Problem(sheet.name, row_number, name, f"'{value}' is too large: at most {_INT_MAX}")
+            for name in _INTEGER_COLUMNS[sheet.entity.table]
+            if (value := getattr(record, name)) is not None and value > _INT_MAX
+        ]
+        if too_large:
+            problems.extend(too_large)
             continue
         key = record.key_values()
         if key in first_seen:
@@ -580,6 +633,38 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+class CsvWriter:
+    """Writes interchange CSV rows, each line ending in ``\\n``.
+
+    ``csv.writer`` quotes a value that holds a line-ending character only when it is one of the
+    characters of *its* line ending, so with ``\\n`` a value holding a lone ``\\r`` would be
+    written bare and read back as a line break. Rows are written with ``\\r\\n`` (so any
+    ``\\r`` or ``\\n`` is quoted) and the line then ends with ``\\n``; every other row comes out
+    exactly as ``csv.writer(lineterminator="\\n")`` writes it.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self._buffer = io.StringIO(newline="")
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(row)
+        self._handle.write(self._buffer.getvalue()[:-2] + "\n")
+
+
+def csv_bytes(columns: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """Rows as one interchange CSV file (UTF-8, header first, values as export writes them)."""
+    out = io.StringIO(newline="")
+    writer = CsvWriter(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
 # Which rows an export holds: every live row, plus any withdrawn row that an exported row still
 # names, so that the folder always imports (a withdrawn meeting with a live decision on it is
 # exported with the decision rather than leaving the decision pointing at nothing).
@@ -633,17 +718,9 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
     target = Path(out)
     written: list[Path] = []
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         target.mkdir(parents=True, exist_ok=True)
-        workbook = Workbook(write_only=True)
-        for entity in ENTITIES:
-            ws = workbook.create_sheet(entity.file_name)
-            ws.append([name for name, _ in COLUMNS[entity.table]])
-            for row in export_rows(store, entity.table):
-                ws.append([_cell(v) if v is not None else None for v in row])
         path = target / "coprod.xlsx"
-        workbook.save(path)
+        write_file_atomically(path, export_xlsx_bytes(store))
         return [path]
     target.mkdir(parents=True, exist_ok=True)
     for entity in ENTITIES:
@@ -660,7 +737,7 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
         elif fmt == "csv":
             path = target / f"{entity.file_name}.csv"
             with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
+                writer = CsvWriter(handle)
                 writer.writerow(cols)
                 for row in export_rows(store, entity.table):
                     writer.writerow([_cell(v) for v in row])
@@ -668,6 +745,108 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
             raise ValueError(f"unknown export format {fmt!r}: use csv, xlsx or parquet")
         written.append(path)
     return written
+
+
+# --- xlsx: text cells, one fixed timestamp, the same bytes for the same data ---------------
+
+# Characters XML 1.0 cannot carry, and the carriage return (an XML reader turns it into a line
+# feed), are written the way Excel writes them: ``_xHHHH_`` (ECMA-376 ST_Xstring). Text that
+# already looks like such an escape is protected as ``_x005F_xHHHH_`` so it reads back as typed.
+_XLSX_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+_XLSX_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
+# The one date every exported workbook carries, in its document properties and zip entries.
+XLSX_TIMESTAMP = dt.datetime(1980, 1, 1)
+
+
+def xlsx_escape(text: str) -> str:
+    """Text as an xlsx cell holds it; ``xlsx_unescape`` gives it back exactly."""
+    text = _XLSX_ESCAPE.sub(lambda m: "_x005F" + m.group(0), text)
+    return _XLSX_UNSAFE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def xlsx_unescape(text: str) -> str:
+    """Undo ``_xHHHH_`` escapes, as Excel does when it reads a cell."""
+    if "_x" not in text:
+        return text
+
+    def character(match: re.Match[str]) -> str:
+        code = int(match.group(0)[2:6], 16)
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)  # no lone surrogates
+
+    return _XLSX_ESCAPE.sub(character, text)
+
+
+def export_xlsx_bytes(store: Store) -> bytes:
+    """The whole store as one workbook (one sheet per file), byte-identical for the same data.
+
+    Every value is written as a text cell, as the CSV files hold it, so that nothing is taken
+    for a formula (a title starting with ``=``), a number (an id ``007``) or a date; the
+    document properties carry a fixed date instead of the time of export, and the zip is
+    rewritten with fixed entry times and a fixed entry order.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.writer.excel import ExcelWriter
+
+    workbook = Workbook(write_only=True)
+    workbook.properties.creator = "coprod"
+    workbook.properties.created = XLSX_TIMESTAMP
+    workbook.properties.modified = XLSX_TIMESTAMP
+    for entity in ENTITIES:
+        ws = workbook.create_sheet(entity.file_name)
+
+        def text_cell(value: str, ws: Any = ws) -> Any:
+            cell = WriteOnlyCell(ws, value=xlsx_escape(value))
+            cell.data_type = "s"  # never a formula, number or date
+            return cell
+
+        ws.append([text_cell(name) for name, _ in COLUMNS[entity.table]])
+        for row in export_rows(store, entity.table):
+            ws.append([text_cell(_cell(v)) if v is not None else None for v in row])
+    raw = io.BytesIO()
+    # ExcelWriter rather than workbook.save(), which stamps the time of saving as "modified".
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
+    return deterministic_zip(raw.getvalue())
+
+
+def deterministic_zip(data: bytes) -> bytes:
+    """The same zip with fixed entry times and attributes, in a fixed order.
+
+    ``[Content_Types].xml`` and the package relationships come first, as Excel writes them;
+    the other parts follow in name order.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    first = [name for name in ("[Content_Types].xml", "_rels/.rels") if name in parts]
+    order = first + sorted(name for name in parts if name not in first)
+    return zip_bytes((name, parts[name]) for name in order)
+
+
+def zip_bytes(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """A deflated zip of (name, content) in the given order, every entry dated 1 January 1980."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in entries:
+            info = zipfile.ZipInfo(name, date_time=XLSX_TIMESTAMP.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content, compresslevel=6)
+    return out.getvalue()
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write a file so that it is either the old one or the whole new one, never half."""
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        with partial.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _sql_path(path: Path) -> str:
@@ -684,7 +863,7 @@ def write_csv_folder(folder: str | Path, tables: dict[str, list[dict[str, Any]]]
             continue
         cols = [name for name, _ in COLUMNS[entity.table]]
         with (target / f"{entity.file_name}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = CsvWriter(handle)
             writer.writerow(cols)
             for row in rows:
                 writer.writerow([_cell(row.get(c)) for c in cols])
