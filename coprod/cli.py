@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     evi.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
     evi.add_argument("--out", type=Path, required=True, help="the .zip file to write")
 
+    rep = sub.add_parser("report", help="write a board's co-production assurance report (PDF)")
+    with_db(rep)
+    rep.add_argument("--board", required=True, help="the board's id")
+    rep.add_argument("--from", dest="start", type=_date, required=True, help="first day")
+    rep.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+    rep.add_argument("--as-of", type=_date, help="judge as of this date (default: --to or today)")
+    rep.add_argument("--out", type=Path, required=True, help="the .pdf file to write")
+
     check = sub.add_parser("check", help="run the rules and list every finding")
     with_db(check)
     check.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
@@ -100,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "evidence" and args.start > args.end:
+    if args.command in ("evidence", "report") and args.start > args.end:
         parser.error(f"--from {args.start} is after --to {args.end}")
     try:
         if args.command == "demo":
@@ -120,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _restore(args)
         if args.command == "evidence":
             return _evidence(args)
+        if args.command == "report":
+            return _board_report(args)
     except ImportRejected as rejected:
         _report(rejected)
         return EXIT_REJECTED
@@ -202,6 +212,22 @@ def _restore(args: argparse.Namespace) -> int:
     )
     if result.kept is not None:
         print(f"The store it replaced is kept as {result.kept}.")
+    return EXIT_OK
+
+
+def _board_report(args: argparse.Namespace) -> int:
+    from coprod.interchange import write_file_atomically
+    from coprod.report import ReportError, board_report
+
+    with Store(args.db, read_only=True) as store:
+        try:
+            pdf = board_report(store, args.board, args.start, args.end, as_of=args.as_of)
+        except ReportError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REJECTED
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(args.out, pdf)
+    print(f"Wrote the board report for {args.board}, {args.start} to {args.end}, to {args.out}.")
     return EXIT_OK
 
 

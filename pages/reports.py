@@ -1,11 +1,14 @@
-"""Reports: a board's co-production assurance report (PDF) for its papers."""
+"""Reports: a board's co-production assurance report (PDF) for its papers, and an auditor's
+evidence pack (zip)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import ui
+from coprod.evidence import evidence_pack
 from coprod.report import ReportError, board_report
+from coprod.store import StoreError
 
 frame = ui.current()
 db = ui.store()
@@ -35,4 +38,24 @@ if st.button("Prepare the report", type="primary", key="prepare_report"):
             file_name=f"coprod-report-{board_id}-{frame.period.start}-{frame.period.end}.pdf",
             mime="application/pdf",
             key="download_report",
+        )
+
+st.header("Evidence pack")
+st.markdown(
+    "For a Disabled People's Organisation's audit: one zip for the board and period above with "
+    "its records in the import format, the current findings (CSV and JSON) and the audit trail "
+    "of those records, with a note of what it holds."
+)
+if st.button("Prepare the evidence pack", key="prepare_evidence"):
+    try:
+        pack = evidence_pack(db, str(board_id), frame.period.start, frame.period.end, frame.as_of)
+    except StoreError as exc:
+        st.error(str(exc))
+    else:
+        st.download_button(
+            "Download the evidence pack (zip)",
+            data=pack,
+            file_name=f"coprod-evidence-{board_id}-{frame.period.start}-{frame.period.end}.zip",
+            mime="application/zip",
+            key="download_evidence",
         )

@@ -96,3 +96,85 @@ def test_the_report_page_offers_the_pdf(demo: Path, monkeypatch: pytest.MonkeyPa
     assert "Download the report (PDF)" in [
         getattr(b, "label", None) for b in at.get("download_button")
     ]
+
+
+def test_coprod_report_writes_the_pdf(demo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from coprod.cli import main
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo, db)
+    out = tmp_path / "out" / "report.pdf"
+    code = main(
+        [
+            "report",
+            "--db",
+            str(db),
+            "--board",
+            BOARD,
+            "--from",
+            "2025-11-22",
+            "--to",
+            "2026-11-21",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert "Co-production assurance report" in _text(out.read_bytes())
+    assert (
+        main(
+            [
+                "report",
+                "--db",
+                str(db),
+                "--board",
+                "nope",
+                "--from",
+                "2025-11-22",
+                "--to",
+                "2026-11-21",
+                "--out",
+                str(out),
+            ]
+        )
+        == 1
+    )
+    with pytest.raises(SystemExit) as usage:
+        main(
+            [
+                "report",
+                "--db",
+                str(db),
+                "--board",
+                BOARD,
+                "--from",
+                "2026-11-22",
+                "--to",
+                "2025-11-21",
+                "--out",
+                str(out),
+            ]
+        )
+    assert usage.value.code == 2
+
+
+def test_the_report_page_offers_the_evidence_pack(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("COPROD_DB", str(demo))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.switch_page("pages/reports.py").run()
+    at.selectbox(key="report_board").set_value(BOARD)
+    at.button(key="prepare_evidence").click().run()
+    assert not at.exception
+    buttons = [
+        b
+        for b in at.get("download_button")
+        if getattr(b, "label", None) == "Download the evidence pack (zip)"
+    ]
+    assert len(buttons) == 1
