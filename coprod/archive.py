@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from coprod.interchange import (
+    CsvWriter,
     ImportRejected,
     Problem,
     Sheet,
@@ -44,10 +45,8 @@ def zip_files(paths: list[Path]) -> bytes:
 
 def problems_csv(problems: list[Problem]) -> bytes:
     """The problems of a rejected import as a CSV a person can open next to their file."""
-    import csv
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    buffer = io.StringIO(newline="")
+    writer = CsvWriter(buffer)
     writer.writerow(["file", "row", "field", "problem"])
     for p in problems:
         writer.writerow([p.file, "" if p.row is None else p.row, p.field or "", p.reason])

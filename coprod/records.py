@@ -16,7 +16,6 @@ No Streamlit here: pages call these functions and show the exceptions' messages.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from coprod.interchange import (
+    CsvWriter,
     ImportRejected,
     Problem,
     Sheet,
@@ -1064,8 +1064,8 @@ def audit_trail_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
     Names typed by people (actor, source) that a spreadsheet would run as a formula are
     prefixed with an apostrophe; every other value is written exactly.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    buffer = io.StringIO(newline="")
+    writer = CsvWriter(buffer)
     writer.writerow(AUDIT_CSV_COLUMNS)
     for row in rows:
         cells: list[str] = []
