@@ -163,6 +163,19 @@ MIGRATIONS: list[list[str]] = [
         "CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
         "INSERT INTO store_meta VALUES ('data_version', '0')",
     ],
+    [
+        # The health-check item bank: items a board (or every board) asks beyond the defaults
+        # of DOMAIN.md, which live in coprod.models.DEFAULT_HEALTH_CHECK_ITEMS and are not
+        # stored. A primary key cannot hold NULL, so board_id '*' means "every board"; '*' can
+        # never be a real board id (ids are letters, digits, '.', '_' and '-').
+        f"""CREATE TABLE health_check_item (
+            board_id VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            statement VARCHAR NOT NULL,
+            {AUDIT},
+            PRIMARY KEY (board_id, item)
+        )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -6,6 +6,8 @@ import streamlit as st
 
 import ui
 from coprod.charts import category_by_quarter_chart
+from coprod.healthcheck import findings_count, findings_sentence
+from coprod.representation import decision_voice, meetings_at_the_table, voice_headline
 from coprod.rules import CATEGORIES
 from coprod.views import (
     CATEGORY_LABELS,
@@ -13,6 +15,7 @@ from coprod.views import (
     category_by_quarter,
     headline,
     headline_sentence,
+    percent,
     plural,
 )
 
@@ -84,3 +87,24 @@ if not suspects.empty:
 
 st.header("Over time")
 ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by_quarter")
+
+st.header("Representation and health-checks")
+db = ui.store()
+voice = voice_headline(
+    meetings_at_the_table(db, frame.board_ids, frame.period, frame.as_of),
+    decision_voice(db, frame.result, frame.period),
+)
+hc_counts = findings_count(frame.result, frame.period)
+first, second, third = st.columns(3)
+first.metric(
+    "Meetings with a lived-experience voice",
+    percent(voice.meetings_with_voice, voice.meetings) if voice.meetings else "no meetings",
+)
+second.metric(
+    "Decisions with no lived-experience voice", voice.decisions - voice.decisions_with_voice
+)
+third.metric("Health-check findings", sum(hc_counts.values()))
+st.markdown(voice.sentence(frame.period))
+st.markdown(findings_sentence(hc_counts, frame.result.thresholds))
+st.page_link("pages/representation.py", label="Representation", icon=":material/groups:")
+st.page_link("pages/health_check.py", label="Health-checks", icon=":material/monitor_heart:")

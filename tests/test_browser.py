@@ -194,3 +194,23 @@ def test_a_deep_link_works_on_a_freshly_started_server(tmp_path: Path, page: Pag
         assert page.get_by_role("link", name="Decision story").is_visible()
         assert page.get_by_role("link", name="Import and export").is_visible()
         _assert_no_exception(page)
+
+
+def test_representation_page_loads_with_its_charts(server: str, page: Page) -> None:
+    _load(page, f"{server}/representation")
+    page.get_by_role("heading", name="Representation", exact=True).wait_for(timeout=30_000)
+    chart = page.locator("[data-testid='stPlotlyChart']")
+    chart.nth(2).wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    assert page.get_by_text("A lived-experience voice was at the table at").first.is_visible()
+    assert chart.count() == 3
+
+
+def test_health_check_page_loads_with_its_charts(server: str, page: Page) -> None:
+    _load(page, f"{server}/health_check")
+    page.get_by_role("heading", name="Health-checks", exact=True).wait_for(timeout=30_000)
+    chart = page.locator("[data-testid='stPlotlyChart']")
+    chart.nth(1).wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    assert page.get_by_text("Latest health-checks:").first.is_visible()
+    assert chart.count() == 2

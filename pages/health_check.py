@@ -1,0 +1,173 @@
+"""Health-checks: how partners rate their co-production, item by item and side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from coprod import healthcheck as hc
+from coprod.charts import item_trend_chart, side_gap_chart
+from coprod.rules import RULES_BY_CODE
+from coprod.views import long_date
+
+frame = ui.current()
+db = ui.store()
+thresholds = frame.result.thresholds
+few = hc.suppressed_text(thresholds)
+
+trends = hc.item_trends(
+    db, frame.board_ids, frame.as_of, period=frame.period, thresholds=thresholds
+)
+latest = hc.latest_checks(db, frame.board_ids, frame.result, thresholds=thresholds)
+
+st.title("Health-checks")
+if flash := st.session_state.pop("health_check_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+st.markdown(
+    hc.headline_sentence(
+        latest, frame.result, frame.board_label, period=frame.period, thresholds=thresholds
+    )
+)
+declines = hc.findings_of(frame.result, "HC-DECLINE", frame.period)
+gap_findings = hc.findings_of(frame.result, "HC-GAP", frame.period)
+overdue = hc.findings_of(frame.result, "HC-OVERDUE")
+first, second, third = st.columns(3)
+first.metric("Falls since the previous check (period)", len(declines))
+second.metric("Perception gaps (period)", len(gap_findings))
+third.metric("Boards overdue a health-check", len(overdue))
+st.caption(
+    f"To protect the people who answer, a group of fewer than {thresholds.suppression_size} "
+    f"respondents is never shown as an average or a count: it shows as “{few}”. "
+    "The lived-experience side is people who use services, carers and DPO respondents."
+)
+
+with_checks = list(dict.fromkeys(trends["board_id"]))
+choices = with_checks + [b for b in frame.board_ids if b not in with_checks]
+board_id = st.selectbox(
+    "Board", options=choices, format_func=frame.board_label, key="health_check_board"
+)
+board_name = frame.board_label(str(board_id))
+board_trends = trends[trends["board_id"] == board_id]
+statements = hc.statements(db, [str(board_id)])
+
+st.header("Item by item, over time")
+if board_trends.empty:
+    st.info(f"No health-check of {board_name} is recorded in the period.")
+else:
+    ui.show_chart(
+        item_trend_chart(board_trends, board_name=board_name, suppressed=few), key="item_trends"
+    )
+
+    st.subheader("The latest health-check, item by item")
+    last_date = max(board_trends["check_date"])
+    at_last = board_trends[board_trends["check_date"] == last_date]
+    table = at_last.pivot(index="item", columns="side", values="text").reset_index()
+    table.insert(1, "Statement", table["item"].map(lambda i: statements.get(i, i)))
+    table = table[["item", "Statement", *hc.SIDES]].rename(
+        columns={"item": "Item", **hc.SIDE_LABELS}
+    )
+    st.markdown(
+        f"Average scores at the health-check of {long_date(last_date)} (1 = strongly disagree, "
+        "5 = strongly agree), with the number who answered."
+    )
+    st.table(table.set_index("Item"))
+
+st.header("Professionals and people with lived experience")
+board_gaps = hc.perception_gaps(board_trends, frame.result, thresholds=thresholds)
+items = list(dict.fromkeys(board_gaps["item"]))
+if not items:
+    st.info(f"No health-check of {board_name} is recorded in the period.")
+else:
+    item = st.selectbox(
+        "Item",
+        options=items,
+        format_func=lambda i: f"{hc.item_label(i)} — {statements.get(i, '(not in the item bank)')}",
+        key="health_check_item",
+    )
+    item_gaps = board_gaps[board_gaps["item"] == item]
+    sentence = hc.gap_sentence(item_gaps, str(item), thresholds=thresholds)
+    ui.show_chart(
+        side_gap_chart(
+            item_gaps, str(item), board_name=board_name, summary=sentence, suppressed=few
+        ),
+        key="side_gap",
+    )
+
+
+def _findings(found: pd.DataFrame, code: str, empty: str) -> None:
+    rule = RULES_BY_CODE[code]
+    st.subheader(f"{rule.title} · `{rule.code}`")
+    if found.empty:
+        st.success(empty)
+        return
+    shown = pd.DataFrame(
+        {
+            "Board": found["board_id"].map(frame.board_label),
+            "Item": found["item"].map(lambda i: hc.item_label(i) if isinstance(i, str) else ""),
+            "Health-check": found["check_date"].map(lambda d: long_date(d) if d else ""),
+            "What was found": found["message"],
+        }
+    )
+    st.dataframe(
+        shown.sort_values("Health-check", ascending=False) if code != "HC-OVERDUE" else shown,
+        hide_index=True,
+        column_config={"What was found": st.column_config.TextColumn(width="large")},
+    )
+    st.caption(f"Why it matters: {rule.principle}")
+
+
+st.header("What the rules found")
+_findings(declines, "HC-DECLINE", "No item's average fell by the decline threshold in the period.")
+_findings(
+    gap_findings,
+    "HC-GAP",
+    "At no health-check in the period did professionals rate an item much higher than the "
+    "lived-experience side.",
+)
+_findings(overdue, "HC-OVERDUE", "No board chosen is overdue a health-check.")
+
+st.header("The item bank")
+st.markdown(
+    f"The statements respondents score at {board_name}'s health-checks: the eight default items, "
+    "any added for every board, and the board's own. Items scored in responses but in no bank "
+    "are listed by their id."
+)
+st.table(hc.bank_table(db, str(board_id)).set_index("Item"))
+with st.form("add_health_check_item", clear_on_submit=False):
+    st.markdown(f"**Add an item** — every addition is kept in the audit trail as {ui.actor()}.")
+    scope = st.radio(
+        "Who asks it",
+        options=["board", "every"],
+        format_func={"board": f"{board_name} only", "every": "Every board"}.__getitem__,
+        horizontal=True,
+        key="new_item_scope",
+    )
+    new_item = st.text_input(
+        "Item id *",
+        key="new_item_id",
+        help="Lower-case letters, digits and underscores, for example good_communication.",
+        max_chars=64,
+    )
+    new_statement = st.text_area(
+        "Statement *",
+        key="new_item_statement",
+        help="What respondents agree or disagree with, from 1 (strongly disagree) to 5 "
+        "(strongly agree).",
+    )
+    if st.form_submit_button("Add the item", type="primary"):
+        try:
+            added = hc.add_item(
+                db,
+                str(board_id) if scope == "board" else None,
+                new_item,
+                new_statement,
+                ui.change(),
+            )
+        except hc.ItemBankError as problem:
+            st.error(f"The item was not added: {problem}", icon=":material/error:")
+        else:
+            where = f"{board_name}'s bank" if added.board_specific else "every board's bank"
+            st.session_state["health_check_flash"] = f"Added “{added.item}” to {where}."
+            st.rerun()
+st.page_link("pages/record.py", label="Record a health-check response", icon=":material/edit_note:")

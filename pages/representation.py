@@ -1,0 +1,140 @@
+"""Representation: was a lived-experience voice at the table, and did the board hold the
+members it must have?"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from coprod import representation as rep
+from coprod.charts import attendance_chart, composition_chart, voice_share_chart
+from coprod.rules import RULES_BY_CODE
+from coprod.views import long_date, plural
+
+frame = ui.current()
+db = ui.store()
+
+meetings = rep.meetings_at_the_table(db, frame.board_ids, frame.period, frame.as_of)
+decisions = rep.decision_voice(db, frame.result, frame.period)
+headline = rep.voice_headline(meetings, decisions)
+
+st.title("Representation")
+st.markdown(headline.sentence(frame.period))
+first, second, third = st.columns(3)
+first.metric("Meetings with a lived-experience voice", headline.meetings_with_voice)
+second.metric("Decisions with a lived-experience voice", headline.decisions_with_voice)
+third.metric(
+    "Decisions with no lived-experience voice", headline.decisions - headline.decisions_with_voice
+)
+st.caption(
+    "A lived-experience voice is someone at the table — present, joining remotely or as a "
+    "substitute — who is a service user, carer or DPO representative, or is recorded as having "
+    "lived experience."
+)
+
+st.header("A lived-experience voice, quarter by quarter")
+ui.show_chart(voice_share_chart(rep.voice_by_quarter(meetings, decisions)), key="voice_by_quarter")
+
+st.header("Attendance by role group")
+st.markdown(
+    "Each group's seats at the table over the 12 months to "
+    f"{long_date(frame.as_of)}, whatever period is chosen: groups of members, never named "
+    "people. "
+    + " ".join(
+        f"*{rep.ROLE_GROUP_LABELS[g]}*: {rep.ROLE_GROUP_MEANINGS[g]}." for g in rep.ROLE_GROUPS
+    )
+)
+attendance = rep.attendance_by_group(db, frame.board_ids, frame.as_of)
+ui.show_chart(attendance_chart(attendance, as_of=frame.as_of), key="attendance_by_group")
+
+st.header("Required members of the board")
+composition = rep.composition_over_time(db, frame.board_ids, frame.period, frame.as_of)
+ijb = composition[composition["required_by_law"]]
+others = sorted(set(composition["board_id"]) - set(ijb["board_id"]))
+not_ijb = (
+    f" Not shown: {', '.join(frame.board_label(b) for b in others)}, which "
+    + (
+        "is not an Integration Joint Board."
+        if len(others) == 1
+        else "are not Integration Joint Boards."
+    )
+    if others
+    else ""
+)
+st.markdown(
+    "An Integration Joint Board must have a service user, a carer, a third sector and a staff "
+    "representative among its members (Public Bodies (Joint Working) (Integration Joint Boards) "
+    "(Scotland) Order 2014). This shows, meeting by meeting, whether a current member held each "
+    "role." + not_ijb
+)
+if ijb.empty:
+    st.info("No Integration Joint Board chosen held a meeting in the period.")
+else:
+    ui.show_chart(
+        composition_chart(rep.composition_runs(ijb), frame.board_label), key="composition"
+    )
+gaps = rep.composition_gaps(frame.result, frame.period)
+rule = RULES_BY_CODE["REP-COMPOSITION"]
+if gaps.empty:
+    st.success(f"No {rule.title.lower()} in the period (`{rule.code}`).")
+else:
+    st.subheader(f"{rule.title} · `{rule.code}`")
+    st.markdown(
+        "\n".join(
+            f"- {rep.composition_gap_sentence(gap, frame.board_label)}"
+            for _, gap in gaps.iterrows()
+        )
+    )
+    st.caption(f"Why it matters: {rule.principle}")
+
+st.header("Decisions taken with no lived-experience voice")
+silent = rep.no_voice_decisions(frame.result, frame.period)
+rule = RULES_BY_CODE["REP-NO-VOICE"]
+if silent.empty:
+    st.success(
+        "Every decision taken at a meeting in the period had someone with lived experience at "
+        "the table."
+    )
+else:
+    st.markdown(
+        f"{plural(len(silent), 'decision')} {'was' if len(silent) == 1 else 'were'} taken at a "
+        f"meeting where nobody with lived experience was at the table (`{rule.code}`, "
+        f"{rule.severity}). Open one to see its whole story."
+    )
+    for _, decision in silent.iterrows():
+        st.page_link(
+            "pages/decision.py",
+            label=(
+                f"{decision['decision_id']} — {decision['title']} "
+                f"({frame.board_label(decision['board_id'])}, meeting of "
+                f"{long_date(decision['meeting_date'])})"
+            ),
+            query_params={"decision": decision["decision_id"]},
+            icon=":material/arrow_forward:",
+        )
+    st.caption(f"Why it matters: {rule.principle}")
+
+st.header("Who was at the table, meeting by meeting")
+if meetings.empty:
+    st.info("No meetings of the boards chosen were held in the period.")
+else:
+    st.markdown(
+        f"{plural(len(meetings), 'meeting')}, newest first. Each role group shows who was "
+        "present, remote or a substitute."
+    )
+    table = rep.at_the_table_table(meetings, frame.board_label)
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="at_the_table",
+        column_config={
+            "Board": st.column_config.TextColumn("Board", width="medium"),
+        },
+    )
+    st.download_button(
+        "Download this table (CSV)",
+        data=pd.DataFrame(table).to_csv(index=False).encode("utf-8-sig"),
+        file_name="who-was-at-the-table.csv",
+        mime="text/csv",
+    )
