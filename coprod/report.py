@@ -321,6 +321,30 @@ def board_report(
     return buffer.getvalue()
 
 
+def _voice_chart(quarters: Any) -> Drawing:
+    """Bars: the share of meetings with a lived-experience voice, per quarter."""
+    drawing = Drawing(170 * mm, 62 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 15 * mm, 16 * mm
+    chart.width, chart.height = 150 * mm, 40 * mm
+    shares = [
+        0 if v is None or v != v else round(100 * float(v)) for v in quarters["meeting_share"]
+    ]
+    chart.data = [shares]
+    chart.categoryAxis.categoryNames = [str(q) for q in quarters["quarter"]]
+    chart.categoryAxis.labels.angle = 45
+    chart.categoryAxis.labels.fontSize = 7
+    chart.categoryAxis.labels.boxAnchor = "ne"
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = 100
+    chart.valueAxis.labels.fontSize = 8
+    chart.bars[0].fillColor = colors.HexColor("#0072B2")
+    chart.bars[0].strokeColor = colors.black
+    drawing.add(chart)
+    drawing.add(String(2 * mm, 58 * mm, "% of meetings with a lived-experience voice", fontSize=8))
+    return drawing
+
+
 def _extra_sections(
     store: Store,
     board_id: str,
@@ -329,8 +353,93 @@ def _extra_sections(
     result: Any,
     styles: dict[str, ParagraphStyle],
 ) -> list[Any]:
-    """Representation and health-check summaries."""
-    return []
+    """Representation and health-check summaries (groups under 5 are never counted)."""
+    from coprod import healthcheck as hc
+    from coprod import representation as rep
+
+    board_name = str(
+        store.query("SELECT name FROM board WHERE board_id = ?", [board_id])[0]["name"]
+    )
+    story: list[Any] = [Paragraph("4. Who was at the table", styles["h1"])]
+    meetings = rep.meetings_at_the_table(store, [board_id], period, as_of)
+    decisions = rep.decision_voice(store, result, period)
+    story.append(
+        Paragraph(_text(rep.voice_headline(meetings, decisions).sentence(period)), styles["body"])
+    )
+    quarters = rep.voice_by_quarter(meetings, decisions)
+    if len(quarters):
+        with_voice = int(quarters["meetings_with_voice"].sum())
+        held = int(quarters["meetings"].sum())
+        story.append(
+            KeepTogether(
+                [
+                    _voice_chart(quarters),
+                    Paragraph(
+                        f"Figure 2. The share of the board's meetings in each quarter at which "
+                        f"someone with lived experience was at the table: {with_voice} of "
+                        f"{plural(held, 'meeting')} in all. The numbers are in Table 3.",
+                        styles["caption"],
+                    ),
+                ]
+            )
+        )
+        story.append(
+            KeepTogether(
+                [
+                    Paragraph("Table 3. The numbers in Figure 2.", styles["caption"]),
+                    _table(
+                        [
+                            [
+                                "Quarter",
+                                "Meetings",
+                                "With a lived-experience voice",
+                                "Decisions",
+                                "With a lived-experience voice",
+                            ]
+                        ]
+                        + [
+                            [
+                                row["quarter"],
+                                int(row["meetings"]),
+                                int(row["meetings_with_voice"]),
+                                int(row["decisions"]),
+                                int(row["decisions_with_voice"]),
+                            ]
+                            for _, row in quarters.iterrows()
+                        ],
+                        styles,
+                    ),
+                ]
+            )
+        )
+    gaps = rep.composition_gaps(result, period)
+    if len(gaps):
+        for _, gap in gaps.iterrows():
+            sentence = rep.composition_gap_sentence(gap, lambda _board: board_name)
+            story.append(Paragraph(_text(sentence), styles["body"]))
+    else:
+        story.append(
+            Paragraph(
+                "The board held every member the law requires at each meeting.", styles["body"]
+            )
+        )
+
+    story.append(Paragraph("5. Co-production health-checks", styles["h1"]))
+    latest = hc.latest_checks(store, [board_id], result)
+    story.append(
+        Paragraph(
+            _text(hc.headline_sentence(latest, result, lambda _board: board_name, period=period)),
+            styles["body"],
+        )
+    )
+    story.append(
+        Paragraph(
+            "Groups of fewer than 5 respondents are never shown as an average or a count, to "
+            "protect people's privacy.",
+            styles["caption"],
+        )
+    )
+    return story
 
 
 def _concerns(row: Any) -> str:

@@ -178,3 +178,14 @@ def test_the_report_page_offers_the_evidence_pack(
         if getattr(b, "label", None) == "Download the evidence pack (zip)"
     ]
     assert len(buttons) == 1
+
+
+def test_the_report_summarises_representation_and_health_checks(demo: Path) -> None:
+    with Store(demo) as store:
+        text = _text(board_report(store, BOARD, dt.date(2023, 1, 1), END, as_of=DEMO_AS_OF))
+    assert "4. Who was at the table" in text
+    assert "A lived-experience voice was at the table at" in text
+    assert "Figure 2. The share of the board's meetings in each quarter" in text
+    assert "5. Co-production health-checks" in text
+    assert "Latest health-check: Glenmoray Integration Joint Board (demo) on" in text
+    assert "Groups of fewer than 5 respondents are never shown" in text
