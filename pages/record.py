@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from coprod import healthcheck as hc
 from coprod import records
 from coprod.forms import FORMS, FieldSpec
 from coprod.models import (
-    DEFAULT_HEALTH_CHECK_ITEMS,
     AccessibleFormat,
     Attendance,
     AttendanceStatus,
@@ -358,11 +358,12 @@ def _health_check_form() -> None:
         "1 (strongly disagree) to 5 (strongly agree)."
     )
     board_names = frame.board_names
+    # The board comes first: its own items (the item bank) join the default ones on the form.
+    board_id = st.selectbox(
+        "Board *", options=list(frame.board_ids), format_func=frame.board_label, key="hc_board"
+    )
     with st.form("health_check_response"):
         response_id = st.text_input("Response id *", key="hc_response_id")
-        board_id = st.selectbox(
-            "Board *", options=list(frame.board_ids), format_func=frame.board_label, key="hc_board"
-        )
         check_date = st.date_input("Date of the health-check *", format="DD/MM/YYYY", key="hc_date")
         group = st.selectbox(
             "Respondent *",
@@ -372,7 +373,7 @@ def _health_check_form() -> None:
         )
         scores: dict[str, int | None] = {}
         comments: dict[str, str | None] = {}
-        for item, statement in DEFAULT_HEALTH_CHECK_ITEMS.items():
+        for item, statement in hc.statements(db, [str(board_id)]).items():
             scores[item] = st.radio(
                 statement,
                 options=[1, 2, 3, 4, 5],

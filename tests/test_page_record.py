@@ -215,3 +215,21 @@ def test_the_audit_trail_page_filters_and_exports(app: AppTest, db: Path) -> Non
     assert "Download these changes (CSV)" in [
         getattr(b, "label", None) for b in app.get("download_button")
     ]
+
+
+def test_a_boards_own_health_check_items_are_on_its_form(app: AppTest, db: Path) -> None:
+    from coprod import healthcheck as hc
+
+    with _store(db) as store:
+        hc.add_item(
+            store,
+            "demo-lochbrae-spg",
+            "nsce_support",
+            "We identify and overcome barriers to taking part.",
+            OTHER,
+        )
+    app.segmented_control(key="record_kind").set_value("health_check").run()
+    app.selectbox(key="hc_board").set_value("demo-lochbrae-spg").run()
+    assert "hc_score_nsce_support" in [r.key for r in app.radio]
+    app.selectbox(key="hc_board").set_value("demo-glenmoray-ijb").run()
+    assert "hc_score_nsce_support" not in [r.key for r in app.radio]
