@@ -77,6 +77,17 @@ table["findings"] = table["findings"].map(", ".join)
 table = table.sort_values(
     ["decided_on", "decision_id"], ascending=[False, True], na_position="first"
 )
+# Before the grid, so that keyboard users reach it without crossing every cell.
+with st.form("open_decision"):
+    labels = dict(zip(table["decision_id"], table["title"], strict=True))
+    picked = st.selectbox(
+        "Open a decision's story",
+        options=list(labels),
+        format_func=lambda d: f"{d} — {labels[d]}",
+    )
+    if st.form_submit_button("Open"):
+        st.switch_page("pages/decision.py", query_params={"decision": str(picked)})
+
 if ui.simple_table_toggle("register"):
     readable = table.rename(
         columns={
@@ -115,19 +126,9 @@ selection = st.dataframe(
         "findings": "Findings",
     },
 )
-st.caption("Select a row to open that decision's story, or choose it below.")
+st.caption("Select a row to open that decision's story, or choose it above.")
 
 rows = selection.selection.rows if selection else []
 if rows:
     chosen = str(table.iloc[rows[0]]["decision_id"])
     st.switch_page("pages/decision.py", query_params={"decision": chosen})
-
-with st.form("open_decision"):
-    labels = dict(zip(table["decision_id"], table["title"], strict=True))
-    picked = st.selectbox(
-        "Open a decision's story",
-        options=list(labels),
-        format_func=lambda d: f"{d} — {labels[d]}",
-    )
-    if st.form_submit_button("Open"):
-        st.switch_page("pages/decision.py", query_params={"decision": str(picked)})

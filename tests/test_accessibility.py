@@ -127,3 +127,86 @@ def test_no_page_scrolls_sideways_at_320_pixels(browser: Browser, server: str, s
         assert width <= 320, f"{state} is {width} px wide at 320"
     finally:
         context.close()
+
+
+FOCUS_VISIBLE = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return false;
+    const s = getComputedStyle(e);
+    return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
+        || (s.boxShadow && s.boxShadow !== 'none');
+}"""
+FOCUSED = """() => {
+    const e = document.activeElement;
+    if (!e) return null;
+    // The visible name, without icons (they are aria-hidden).
+    const copy = e.cloneNode(true);
+    copy.querySelectorAll('[aria-hidden="true"]').forEach(n => n.remove());
+    return [e.tagName, e.getAttribute('aria-label') || '',
+        (copy.textContent || e.value || '').trim().slice(0, 80),
+        e.getAttribute('role') || '', e.getAttribute('type') || ''];
+}"""
+
+
+def _tab_to(
+    page: Page, wanted: Callable[[list[str]], bool], *, limit: int = 150, back: bool = False
+) -> list[str]:
+    """Press Tab (or Shift+Tab) until the focused element is the one wanted; focus must be
+    visible on every element on the way."""
+    focused = None
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None or focused[0] == "BODY":
+            continue
+        assert page.evaluate(FOCUS_VISIBLE), f"focus is not visible on {focused}"
+        if wanted(focused):
+            return list(focused)
+    pytest.fail(f"Tab never reached the element wanted (last: {focused})")
+
+
+def test_keyboard_only_journey_records_an_involvement(server: str, page: Page) -> None:
+    load(page, server)
+    # From the first Tab, reach the navigation.
+    _tab_to(page, lambda f: f[0] == "A" and f[2] == "Overview")
+    # Choose a board.
+    _tab_to(page, lambda f: f[1] == "Boards" and f[3] == "combobox")
+    page.keyboard.type("Glenmoray")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    settle(page)
+    assert page.get_by_text("Glenmoray Integration Joint Board (demo)").first.is_visible()
+    # Open a decision, from the register.
+    _tab_to(page, lambda f: f[0] == "A" and f[2] == "Decisions", back=True)
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_role("heading", name="Decision register").wait_for()
+    _tab_to(page, lambda f: f[1].startswith("Open a decision's story"))
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    _tab_to(page, lambda f: f[0] == "BUTTON" and f[2] == "Open")
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_role("heading", name="Findings").wait_for()
+    assert_no_exception(page)
+    # Record an involvement for it, and save it.
+    _tab_to(page, lambda f: f[0] == "A" and f[2] == "Record", back=True, limit=400)
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_role("heading", name="Record").wait_for()
+    # The kinds of record are one radio group: Tab reaches it, the arrow keys move within it.
+    _tab_to(page, lambda f: f[3] == "radio" and f[2] == "Decisions")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(FOCUSED)[2] == "Involvement"
+    page.keyboard.press("Enter")
+    settle(page)
+    _tab_to(page, lambda f: f[1].startswith("Involvement id"))
+    page.keyboard.type("i-keyboard-1")
+    _tab_to(page, lambda f: f[1] == "day, Started on *")
+    page.keyboard.type("01092026")
+    _tab_to(page, lambda f: f[0] == "BUTTON" and f[2] == "Save")
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_text("Saved the new involvement.").wait_for(timeout=30_000)
+    assert_no_exception(page)
