@@ -83,7 +83,7 @@ if rows:
         column_config={"When": st.column_config.DatetimeColumn("When", format="D MMM YYYY HH:mm")},
     )
     if len(rows) > len(shown):
-        st.caption(f"Showing the newest {len(shown)}; the download holds all {len(rows)}.")
+        st.markdown(f"Showing the newest {len(shown)}; the download holds all {len(rows)}.")
     st.download_button(
         "Download these changes (CSV)",
         data=records.audit_trail_csv(rows),

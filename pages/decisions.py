@@ -126,7 +126,7 @@ selection = st.dataframe(
         "findings": "Findings",
     },
 )
-st.caption("Select a row to open that decision's story, or choose it above.")
+st.markdown("Select a row to open that decision's story, or choose it above.")
 
 rows = selection.selection.rows if selection else []
 if rows:

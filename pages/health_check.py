@@ -36,7 +36,7 @@ first, second, third = st.columns(3)
 first.metric("Falls since the previous check (period)", len(declines))
 second.metric("Perception gaps (period)", len(gap_findings))
 third.metric("Boards overdue a health-check", len(overdue))
-st.caption(
+st.markdown(
     f"To protect the people who answer, a group of fewer than {thresholds.suppression_size} "
     f"respondents is never shown as an average or a count: it shows as “{few}”. "
     "The lived-experience side is people who use services, carers and DPO respondents."
@@ -114,7 +114,7 @@ def _findings(found: pd.DataFrame, code: str, empty: str) -> None:
         hide_index=True,
         column_config={"What was found": st.column_config.TextColumn(width="large")},
     )
-    st.caption(f"Why it matters: {rule.principle}")
+    st.markdown(f"Why it matters: {rule.principle}")
 
 
 st.header("What the rules found")

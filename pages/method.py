@@ -41,7 +41,7 @@ for rule in RULES:
         st.markdown(f"**{rule.title}** · `{rule.code}` · severity: {rule.severity}")
         st.markdown(rule.condition)
         st.markdown(f"*Why it matters:* {rule.principle}")
-        st.caption(f"Source: {rule.source}")
+        st.markdown(f"Source: {rule.source}")
 st.header("Thresholds in force")
 st.table(
     pd.DataFrame(

@@ -441,7 +441,7 @@ else:
         _withdraw_or_restore(stored)
 if stored is not None:
     _history(entity, stored.key)
-    st.caption(
+    st.markdown(
         f"Created by {stored.created_by} on {stored.created_at:%-d %B %Y}; last changed by "
         f"{stored.updated_by} on {stored.updated_at:%-d %B %Y at %H:%M}."
     )

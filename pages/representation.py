@@ -27,7 +27,7 @@ second.metric("Decisions with a lived-experience voice", headline.decisions_with
 third.metric(
     "Decisions with no lived-experience voice", headline.decisions - headline.decisions_with_voice
 )
-st.caption(
+st.markdown(
     "A lived-experience voice is someone at the table — present, joining remotely or as a "
     "substitute — who is a service user, carer or DPO representative, or is recorded as having "
     "lived experience."
@@ -86,7 +86,7 @@ else:
             for _, gap in gaps.iterrows()
         )
     )
-    st.caption(f"Why it matters: {rule.principle}")
+    st.markdown(f"Why it matters: {rule.principle}")
 
 st.header("Decisions taken with no lived-experience voice")
 silent = rep.no_voice_decisions(frame.result, frame.period)
@@ -113,7 +113,7 @@ else:
             query_params={"decision": decision["decision_id"]},
             icon=":material/arrow_forward:",
         )
-    st.caption(f"Why it matters: {rule.principle}")
+    st.markdown(f"Why it matters: {rule.principle}")
 
 st.header("Who was at the table, meeting by meeting")
 if meetings.empty:

@@ -7,13 +7,13 @@ Run only these with: .venv/bin/pytest tests/test_accessibility.py
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_support import WCAG_TAGS, assert_no_exception, demo_store, launch, load, serve, settle
-from playwright.sync_api import Browser, Page, sync_playwright
+from browser_support import WCAG_TAGS, assert_no_exception, load, settle
+from playwright.sync_api import Browser, Page
 
 from coprod.settings import DEMO_DIR
 
@@ -23,34 +23,11 @@ with (DEMO_DIR / "decisions.csv").open(encoding="utf-8") as _handle:
     FIRST_DECISION = next(csv.DictReader(_handle))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("a11y")
-    with serve(demo_store(folder / "demo.duckdb"), folder / "streamlit.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = launch(playwright)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
 def _violations(page: Page) -> list[str]:
     result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(str(n["target"]) for n in v["nodes"][:5])
+        + "; ".join(f"{n['target']}: {n['failureSummary']}" for n in v["nodes"][:5])
         for v in result.response["violations"]
     ]
 
@@ -118,7 +95,7 @@ def test_axe_finds_no_wcag_violations(server: str, page: Page, state: str, tmp_p
 
 @pytest.mark.parametrize("state", [s for s, (_, action) in STATES.items() if action is None])
 def test_no_page_scrolls_sideways_at_320_pixels(browser: Browser, server: str, state: str) -> None:
-    context = browser.new_context(viewport={"width": 320, "height": 800})
+    context = browser.new_context(viewport={"width": 320, "height": 800}, reduced_motion="reduce")
     page = context.new_page()
     try:
         load(page, server + STATES[state][0])
@@ -210,3 +187,34 @@ def test_keyboard_only_journey_records_an_involvement(server: str, page: Page) -
     settle(page)
     page.get_by_text("Saved the new involvement.").wait_for(timeout=30_000)
     assert_no_exception(page)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/decision?decision=" + FIRST_DECISION["decision_id"],
+        "/representation",
+        "/health_check",
+    ],
+)
+def test_every_chart_is_named_by_its_message_and_has_its_numbers(
+    server: str, page: Page, path: str
+) -> None:
+    load(page, server + path)
+    charts = page.locator("[data-testid='stPlotlyChart']")
+    numbers = page.get_by_text("The numbers in this chart")
+    numbers.first.wait_for(timeout=30_000)
+    # Charts are drawn after the rest of the page: wait until each one is there.
+    page.wait_for_function(
+        "n => document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length >= n",
+        arg=numbers.count(),
+        timeout=30_000,
+    )
+    assert charts.count() == numbers.count() >= 1
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        assert chart.get_attribute("role") == "figure"
+        name = chart.get_attribute("aria-label") or ""
+        assert len(name) > 40, name
+        assert "chart" not in name.lower().split()[:3], name
