@@ -25,6 +25,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
+accessibility: $(STAMP)
+	$(BIN)/pytest tests/test_accessibility.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/check_speed.py --boards 200
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -81,21 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a store that already holds data (it is kept as <store>.before-restore)",
     )
 
-    evi = sub.add_parser("evidence", help="write one board's evidence pack for a period (.zip)")
-    with_db(evi)
-    evi.add_argument("--board", required=True, help="the board's id")
-    evi.add_argument("--from", dest="start", type=_date, required=True, help="first day")
-    evi.add_argument("--to", dest="end", type=_date, required=True, help="last day")
-    evi.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
-    evi.add_argument("--out", type=Path, required=True, help="the .zip file to write")
+    def board_period(p: argparse.ArgumentParser, out: str, as_of_default: str) -> None:
+        with_db(p)
+        p.add_argument("--board", required=True, help="the board's id")
+        p.add_argument("--from", dest="start", type=_date, required=True, help="first day")
+        p.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+        p.add_argument(
+            "--as-of", type=_date, help=f"judge as of this date (default {as_of_default})"
+        )
+        p.add_argument("--out", type=Path, required=True, help=f"the {out} file to write")
 
-    rep = sub.add_parser("report", help="write a board's co-production assurance report (PDF)")
-    with_db(rep)
-    rep.add_argument("--board", required=True, help="the board's id")
-    rep.add_argument("--from", dest="start", type=_date, required=True, help="first day")
-    rep.add_argument("--to", dest="end", type=_date, required=True, help="last day")
-    rep.add_argument("--as-of", type=_date, help="judge as of this date (default: --to or today)")
-    rep.add_argument("--out", type=Path, required=True, help="the .pdf file to write")
+    board_period(
+        sub.add_parser("evidence", help="write one board's evidence pack for a period (.zip)"),
+        ".zip",
+        "today",
+    )
+    board_period(
+        sub.add_parser("report", help="write a board's co-production assurance report (PDF)"),
+        ".pdf",
+        "--to or today",
+    )
 
     check = sub.add_parser("check", help="run the rules and list every finding")
     with_db(check)
