@@ -203,3 +203,37 @@ def test_register_offers_a_simple_table_for_screen_readers(app: AppTest) -> None
     assert "First involvement" in table.columns
     assert set(table["Tick-box suspect"]) <= {"yes", "no"}
     assert len(table) == min(500, len(app.dataframe[0].value))
+
+
+def test_a_new_record_shows_on_the_next_rerun(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Results are cached by the store's data version: any write is seen at once.
+    import shutil
+
+    from coprod import records
+    from coprod.models import Decision
+
+    db = tmp_path / "fresh.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.session_state["period"] = PERIOD
+    at.run()
+    before = _metric(at, "Never")
+    with Store(db) as store:
+        records.save(
+            store,
+            Decision(
+                decision_id="d-cache-1",
+                board_id="demo-glenmoray-ijb",
+                title="Decided with nobody involved",
+                identified_on=dt.date(2026, 1, 5),
+                options_fixed_on=dt.date(2026, 2, 1),
+                decided_on=dt.date(2026, 3, 1),
+            ),
+            Change("test", "form"),
+        )
+    at.run()
+    assert _metric(at, "Never") == before + 1
