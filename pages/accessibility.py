@@ -28,10 +28,15 @@ Sector Bodies (Websites and Mobile Applications) (No. 2) Accessibility Regulatio
 
 ## How it was tested
 
-Every page, and its main states, is loaded in Chromium by the automated test suite on every
-change and scanned with axe-core for the WCAG 2.0, 2.1 and 2.2 A and AA rules. The suite also
-checks a keyboard-only journey and that pages do not scroll sideways at 320 pixels wide.
-Automated checks find only some problems; we also review pages by hand with a keyboard.
+Every page, and its main states (a board picked, the register filtered, a decision open,
+meeting mode, a form showing validation errors, an import with errors), is loaded in Chromium
+by the automated test suite on every change and scanned with axe-core for the WCAG 2.0, 2.1
+and 2.2 A and AA rules: **no violations are found**. The suite also walks a keyboard-only
+journey — from the first Tab to the navigation, choosing a board, opening a decision, recording
+an involvement and saving it — checking that the focus is visible at every step, and checks
+that no page scrolls sideways at 320 pixels wide. Automated checks find only some problems:
+they do not replace testing with disabled people and their assistive technology, which we
+welcome.
 
 ## Known limitations and what to do instead
 
