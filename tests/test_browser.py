@@ -105,3 +105,28 @@ def test_health_check_page_loads_with_its_charts(server: str, page: Page) -> Non
     assert_no_exception(page)
     assert page.get_by_text("Latest health-checks:").first.is_visible()
     assert chart.count() == 2
+
+
+def test_meeting_mode_shows_the_agenda_in_large_type(server: str, page: Page) -> None:
+    load(page, f"{server}/meeting")
+    assert_no_exception(page)
+    page.get_by_role("heading", name="Item 1:").first.wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Before you decide").first.is_visible()
+    assert page.get_by_text("Before deciding item 1,").first.is_visible()
+    size = page.locator("[data-testid='stMainBlockContainer'] p").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert size >= 20, f"meeting mode text is {size}px"
+
+
+def test_the_board_report_can_be_downloaded(server: str, page: Page) -> None:
+    load(page, f"{server}/reports")
+    page.get_by_role("button", name="Prepare the report").click()
+    button = page.get_by_role("button", name="Download the report (PDF)")
+    button.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        button.click()
+    path = download.value.path()
+    assert path is not None
+    assert Path(path).read_bytes().startswith(b"%PDF")
+    assert_no_exception(page)
