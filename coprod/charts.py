@@ -33,11 +33,11 @@ OKABE_ITO = {
 CATEGORY_COLOURS = {
     "from_start": OKABE_ITO["bluish_green"],
     "formative": OKABE_ITO["blue"],
-    "late": OKABE_ITO["orange"],
+    "late": "#A36A00",  # Okabe–Ito orange darkened to 4.5:1 on white
     "retrofitted": OKABE_ITO["vermillion"],
     "never": OKABE_ITO["black"],
     "unknown": OKABE_ITO["grey"],
-    "pending": OKABE_ITO["sky_blue"],
+    "pending": "#2B7BA8",  # Okabe–Ito sky blue darkened to 4.6:1 on white
     "not_applicable": OKABE_ITO["reddish_purple"],
 }
 # Patterns so that categories differ without colour too.

@@ -65,20 +65,23 @@ if who.strip():
 st.markdown(f"{plural(len(rows), 'change')} match.")
 if rows:
     shown = rows[:2000]
+    table = pd.DataFrame(
+        [
+            {
+                "When": r["changed_at"],
+                "Who": r["actor"],
+                "How": r["source"],
+                "Record": f"{r['entity']} {r['record_key']}",
+                "Change": r["action"],
+                "What changed": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in r["changes"]),
+            }
+            for r in shown
+        ]
+    )
+    if ui.simple_table_toggle("audit"):
+        ui.simple_table(table.assign(When=table["When"].map(lambda t: f"{t:%-d %b %Y %H:%M}")))
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "When": r["changed_at"],
-                    "Who": r["actor"],
-                    "How": r["source"],
-                    "Record": f"{r['entity']} {r['record_key']}",
-                    "Change": r["action"],
-                    "What changed": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in r["changes"]),
-                }
-                for r in shown
-            ]
-        ),
+        table,
         hide_index=True,
         column_config={"When": st.column_config.DatetimeColumn("When", format="D MMM YYYY HH:mm")},
     )

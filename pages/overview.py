@@ -62,18 +62,9 @@ if not serious.empty:
     with st.expander(f"Every critical and major finding ({len(serious)})"):
         listed = serious[["severity", "code", "board_id", "decision_id", "meeting_id", "message"]]
         listed = listed.assign(board_id=listed["board_id"].map(frame.board_label))
-        st.dataframe(
-            listed,
-            hide_index=True,
-            column_config={
-                "severity": "Severity",
-                "code": "Code",
-                "board_id": "Board",
-                "decision_id": "Decision",
-                "meeting_id": "Meeting",
-                "message": st.column_config.TextColumn("What was found", width="large"),
-            },
-        )
+        listed.columns = ["Severity", "Code", "Board", "Decision", "Meeting", "What was found"]
+        # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
+        st.table(listed.fillna("").set_index("Severity"))
 
 if not suspects.empty:
     st.subheader("Tick-box suspects")
@@ -83,7 +74,7 @@ if not suspects.empty:
         lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
     )
     table.columns = ["Decision", "Title", "Board", "Signals", "Tick-box signals"]
-    st.dataframe(table, hide_index=True)
+    st.table(table.set_index("Decision"))
 
 st.header("Over time")
 ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by_quarter")

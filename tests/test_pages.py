@@ -237,3 +237,17 @@ def test_a_new_record_shows_on_the_next_rerun(
         )
     at.run()
     assert _metric(at, "Never") == before + 1
+
+
+def test_chart_colours_stand_out_from_the_page() -> None:
+    # WCAG 1.4.11: graphical objects need 3:1 against their background.
+    from coprod.charts import CATEGORY_COLOURS
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for category, colour in CATEGORY_COLOURS.items():
+        ratio = 1.05 / (luminance(colour) + 0.05)
+        assert ratio >= 3, f"{category} {colour} has contrast {ratio:.2f} on white"
