@@ -35,9 +35,20 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner="Checking the decisions…", max_entries=32)
-def _check(location: str, version: int, as_of: dt.date, boards: tuple[str, ...]) -> CheckResult:
-    # Keyed on the store's data version: any write makes the next rerun recompute.
-    return run_check(_open_store(location), as_of, boards=list(boards) or None)
+def _check(location: str, version: int, as_of: dt.date, boards: tuple[str, ...]) -> Checked:
+    # Keyed on the store's data version: any write makes the next rerun recompute, and widget
+    # interactions reuse the result and its tables.
+    result = run_check(_open_store(location), as_of, boards=list(boards) or None)
+    return Checked(result, decisions_frame(result), findings_frame(result))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A check's result with the tables the pages read, built once per data version."""
+
+    result: CheckResult
+    decisions: pd.DataFrame
+    findings: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -48,13 +59,17 @@ class Frame:
     board_names: dict[str, str]
     period: Period
     as_of: dt.date
-    result: CheckResult
+    checked: Checked
+
+    @property
+    def result(self) -> CheckResult:
+        return self.checked.result
 
     def decisions(self) -> pd.DataFrame:
-        return in_period(decisions_frame(self.result), self.period)
+        return in_period(self.checked.decisions, self.period)
 
     def findings(self) -> pd.DataFrame:
-        return in_period(findings_frame(self.result), self.period)
+        return in_period(self.checked.findings, self.period)
 
     def board_label(self, board_id: str) -> str:
         return self.board_names.get(board_id, board_id)
@@ -143,13 +158,13 @@ def frame() -> Frame:
         start = period[0] if isinstance(period, tuple) and period else default_start
         end = today
     as_of_date = as_of if isinstance(as_of, dt.date) else today
-    result = _check(db.location, db.data_version(), as_of_date, tuple(sorted(chosen)))
+    checked = _check(db.location, db.data_version(), as_of_date, tuple(sorted(chosen)))
     return Frame(
         board_ids=tuple(chosen) or tuple(names),
         board_names=names,
         period=Period(min(start, end), max(start, end)),
         as_of=as_of_date,
-        result=result,
+        checked=checked,
     )
 
 

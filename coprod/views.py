@@ -113,8 +113,9 @@ def findings_frame(result: CheckResult) -> pd.DataFrame:
 
 
 def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The rows whose period date falls in the period, as a new frame (callers may change it)."""
     if frame.empty:
-        return frame
+        return frame.copy()
     dates = pd.to_datetime(frame["period_date"]).dt.date
     return frame[(dates >= period.start) & (dates <= period.end)]
 

@@ -90,7 +90,14 @@ def test_axe_finds_no_wcag_violations(server: str, page: Page, state: str, tmp_p
     elif action is not None:
         action(page)
     assert_no_exception(page)
-    assert _violations(page) == []
+    found = _violations(page)
+    if found:
+        # Under load a scan can catch an element mid-render (drawn before its styles). Scan the
+        # settled page once more: a real violation is still there and fails the test.
+        page.wait_for_timeout(1500)
+        settle(page)
+        found = _violations(page)
+    assert found == []
 
 
 @pytest.mark.parametrize("state", [s for s, (_, action) in STATES.items() if action is None])
