@@ -28,8 +28,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from coprod import healthcheck as hc
+from coprod import representation as rep
 from coprod.charts import CATEGORY_COLOURS
-from coprod.rules import RULES_BY_CODE, run_check
+from coprod.rules import RULES_BY_CODE, CheckResult, run_check
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Store, current_user
 from coprod.views import (
@@ -290,7 +292,7 @@ def board_report(
                 )
             )
 
-    story += _extra_sections(store, board_id, period, as_of, result, styles)
+    story += _extra_sections(store, board_id, str(board["name"]), period, as_of, result, styles)
     story.append(Paragraph("How these figures were made", styles["h1"]))
     story.append(
         Paragraph(
@@ -348,18 +350,13 @@ def _voice_chart(quarters: Any) -> Drawing:
 def _extra_sections(
     store: Store,
     board_id: str,
+    board_name: str,
     period: Period,
     as_of: dt.date,
-    result: Any,
+    result: CheckResult,
     styles: dict[str, ParagraphStyle],
 ) -> list[Any]:
     """Representation and health-check summaries (groups under 5 are never counted)."""
-    from coprod import healthcheck as hc
-    from coprod import representation as rep
-
-    board_name = str(
-        store.query("SELECT name FROM board WHERE board_id = ?", [board_id])[0]["name"]
-    )
     story: list[Any] = [Paragraph("4. Who was at the table", styles["h1"])]
     meetings = rep.meetings_at_the_table(store, [board_id], period, as_of)
     decisions = rep.decision_voice(store, result, period)
