@@ -182,19 +182,25 @@ def _csv_records(text: str, name: str) -> list[list[Any]]:
     swallowing the rows that follow, so the strict parse is tried first; its other complaints
     (a stray quote inside a value, ``"a"b``) are forgiven by parsing leniently as Excel does.
     """
-    records: list[list[Any]] = []
-    try:
-        records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
-        return records
-    except csv.Error as exc:
-        row = len(records) + 1
-        if "unexpected end of data" in str(exc):
-            reason = 'a quoted value is never closed (a closing " is missing)'
+    # Strict first, so that an unclosed quote is reported rather than swallowing the file;
+    # lenient only for what a spreadsheet user would not notice (a stray quote mid-value).
+    for strict in (True, False):
+        records: list[list[Any]] = []
+        try:
+            records.extend(csv.reader(io.StringIO(text, newline=""), strict=strict))
+            return records
+        except csv.Error as exc:
+            row = len(records) + 1
+            if "unexpected end of data" in str(exc):
+                reason = 'a quoted value is never closed (a closing " is missing)'
+            elif "field larger than field limit" in str(exc):
+                reason = f"a value is longer than {csv.field_size_limit()} characters"
+            elif strict:
+                continue
+            else:
+                reason = f"this row cannot be read as CSV ({exc})"
             raise ImportRejected([Problem(name, row, None, reason)]) from None
-        if "field larger than field limit" in str(exc):
-            reason = f"a value is longer than {csv.field_size_limit()} characters"
-            raise ImportRejected([Problem(name, row, None, reason)]) from None
-    return list(csv.reader(io.StringIO(text, newline="")))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_workbook(data: bytes, name: str) -> list[Sheet]:

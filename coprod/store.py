@@ -228,6 +228,10 @@ class Store:
             ) from None
         if not read_only:
             self._upgrade()
+        elif (version := self.schema_version()) != SCHEMA_VERSION:
+            # Read-only opens cannot upgrade: say what the file is rather than fail on a query.
+            self.conn.close()
+            raise StoreError(_version_problem(self.location, version))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -299,10 +303,7 @@ class Store:
             row = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"The store {self.location} was written by a newer version of coprod "
-                    f"(schema {version}); upgrade coprod to open it."
-                )
+                raise StoreError(_version_problem(self.location, version))
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 cur.execute("BEGIN TRANSACTION")
                 try:
@@ -367,6 +368,20 @@ class Store:
                 if isinstance(row[side], str):
                     row[side] = json.loads(row[side])
         return rows
+
+
+def _version_problem(location: str, version: int) -> str:
+    if version == 0:
+        return f"The store {location} is not a coprod store: it holds none of coprod's tables."
+    if version < SCHEMA_VERSION:
+        return (
+            f"The store {location} was written by an older coprod (schema {version}): open it "
+            "once for writing, for example with 'coprod import', to upgrade it."
+        )
+    return (
+        f"The store {location} was written by a newer version of coprod (schema {version}); "
+        "upgrade coprod to open it."
+    )
 
 
 def _explain_open_error(location: str, exc: duckdb.IOException) -> StoreError:

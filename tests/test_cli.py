@@ -162,3 +162,27 @@ def test_export_round_trips(tmp_path: Path) -> None:
     assert main(["export", "--db", second, "--out", str(tmp_path / "two")]) == 0
     for path in sorted((tmp_path / "one").glob("*.csv")):
         assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes()
+
+
+def test_a_file_that_is_not_a_coprod_store_is_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    foreign = tmp_path / "foreign.duckdb"
+    duckdb.connect(str(foreign)).close()
+    assert main(["check", "--db", str(foreign)]) == 1
+    assert "is not a coprod store" in capsys.readouterr().err
+
+
+def test_a_row_that_cannot_be_read_as_csv_is_rejected_not_crashed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long = "y" * 200_000
+    (folder / "boards.csv").write_text(
+        f'board_id,name,kind\nb1,"x"{long},other\n', encoding="utf-8"
+    )
+    assert main(["import", str(folder), "--db", str(tmp_path / "x.duckdb")]) == 1
+    assert "boards.csv, row 2" in capsys.readouterr().err
