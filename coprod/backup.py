@@ -291,6 +291,9 @@ def verify_backup(source: str | Path) -> dict[str, Any]:
         files: dict[str, dict[str, Any]] = manifest["files"]
         tables: dict[str, dict[str, Any]] = manifest["tables"]
         schema_version = int(manifest["schema_version"])
+        format_version = int(manifest.get("format_version", 0))
+        if not isinstance(manifest.get("sequences") or {}, dict):
+            raise ValueError("sequences is not a mapping")
         if manifest.get("format") != FORMAT:
             raise ValueError("not a coprod backup")
         for entry in tables.values():
@@ -304,7 +307,7 @@ def verify_backup(source: str | Path) -> dict[str, Any]:
             f"The backup {folder} is damaged: its {MANIFEST} cannot be read, so nothing was "
             "restored."
         ) from None
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION or schema_version > SCHEMA_VERSION:
+    if format_version > FORMAT_VERSION or schema_version > SCHEMA_VERSION:
         raise BackupError(
             f"The backup {folder} was made by a newer version of coprod (schema "
             f"{schema_version}): upgrade coprod to restore it."
