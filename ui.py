@@ -127,6 +127,12 @@ def frame() -> Frame:
         )
     board_table = boards(db)
     names = dict(zip(board_table["board_id"], board_table["name"], strict=True))
+    if not names:
+        st.info(
+            "Every board in the store has been withdrawn. Restore a board on the Record page, "
+            "or import one.",
+            icon=":material/info:",
+        )
     today = dt.date.today()
     with st.sidebar:
         st.header("Show", divider="gray")

@@ -306,7 +306,7 @@ qualifying AS (
     FROM q GROUP BY decision_id
 ),
 facts AS (
-    SELECT d.decision_id, d.board_id, d.title, d.service_area, d.meeting_id,
+    SELECT d.decision_id, d.board_id, d.title, d.summary, d.service_area, d.meeting_id,
            d.affects_people_who_use_services, d.exemption_reason, d.claimed_approach,
            {_RANK.format(col="d.claimed_approach")} AS claimed_rank,
            d.identified_on, d.options_fixed_on, d.decided_on, d.outcome,

@@ -73,7 +73,7 @@ if rows:
                 "How": r["source"],
                 "Record": f"{r['entity']} {r['record_key']}",
                 "Change": r["action"],
-                "What changed": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in r["changes"]),
+                "What changed": records.describe_changes(r["changes"]),
             }
             for r in shown
         ]

@@ -46,7 +46,7 @@ if uploads:
             [(p.file, p.row, p.field or "", p.reason) for p in problems],
             columns=["File", "Row", "Field", "Problem"],
         )
-        st.dataframe(table, hide_index=True)
+        st.table(table.set_index("File"))
         st.download_button(
             "Download the problems (CSV)",
             data=problems_csv(problems),

@@ -181,7 +181,7 @@ else:
                     "Who": e["actor"],
                     "How": e["source"],
                     "What": e["action"],
-                    "Changes": "; ".join(f"{n}: {b!r} → {a!r}" for n, b, a in e["changes"]),
+                    "Changes": records.describe_changes(e["changes"]),
                 }
                 for e in changes
             ]

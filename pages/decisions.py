@@ -12,6 +12,9 @@ frame = ui.current()
 decisions = frame.decisions()
 
 st.title("Decision register")
+if decisions.empty:
+    st.info(f"No decisions are recorded for the boards chosen {frame.period.describe()}.")
+    st.stop()
 
 left, middle, right = st.columns(3)
 categories = left.multiselect(
@@ -43,6 +46,8 @@ if text.strip():
         + shown["title"].str.lower()
         + " "
         + shown["service_area"].fillna("").str.lower()
+        + " "
+        + shown["summary"].fillna("").str.lower()
     )
     shown = shown[haystack.str.contains(needle, regex=False)]
 if only_suspects:

@@ -12,6 +12,8 @@ from coprod.rules import RULES_BY_CODE
 from coprod.views import long_date
 
 frame = ui.current()
+if not frame.board_ids:
+    st.stop()  # the frame has said why there is nothing to show
 db = ui.store()
 thresholds = frame.result.thresholds
 few = hc.suppressed_text(thresholds)
@@ -101,6 +103,8 @@ def _findings(found: pd.DataFrame, code: str, empty: str) -> None:
     if found.empty:
         st.success(empty)
         return
+    if code != "HC-OVERDUE":  # newest check first, by date rather than by its text
+        found = found.sort_values("check_date", ascending=False)
     shown = pd.DataFrame(
         {
             "Board": found["board_id"].map(frame.board_label),
@@ -109,11 +113,8 @@ def _findings(found: pd.DataFrame, code: str, empty: str) -> None:
             "What was found": found["message"],
         }
     )
-    st.dataframe(
-        shown.sort_values("Health-check", ascending=False) if code != "HC-OVERDUE" else shown,
-        hide_index=True,
-        column_config={"What was found": st.column_config.TextColumn(width="large")},
-    )
+    # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
+    st.table(shown.set_index("Board"))
     st.markdown(f"Why it matters: {rule.principle}")
 
 

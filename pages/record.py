@@ -186,9 +186,7 @@ def _history(table_entity: type[Entity], key: tuple[str, ...]) -> None:
                 "Who": e["actor"],
                 "How": e["source"],
                 "What": e["action"],
-                "Changes": "; ".join(
-                    f"{name}: {before!r} → {after!r}" for name, before, after in e["changes"]
-                ),
+                "Changes": records.describe_changes(e["changes"]),
             }
             for e in entries
         ]

@@ -11,6 +11,8 @@ from coprod.report import ReportError, board_report
 from coprod.store import StoreError
 
 frame = ui.current()
+if not frame.board_ids:
+    st.stop()  # the frame has said why there is nothing to show
 db = ui.store()
 
 st.title("Board report")

@@ -58,7 +58,7 @@ def test_a_bad_row_shows_every_problem_and_writes_nothing(app: AppTest, tmp_path
     app.run()
     assert not app.exception
     assert "Nothing can be imported yet: 1 problem found" in app.error[0].value
-    problems = app.dataframe[0].value
+    problems = app.table[0].value.reset_index()
     assert list(problems.columns) == ["File", "Row", "Field", "Problem"]
     assert problems.iloc[0]["File"] == "decisions.csv"
     assert problems.iloc[0]["Row"] == 4
@@ -70,7 +70,7 @@ def test_a_file_that_is_not_of_the_format_is_named(app: AppTest) -> None:
     app.file_uploader[0].set_value([("notes.csv", b"a,b\n1,2\n", "text/csv")])
     app.run()
     assert not app.exception
-    problems = app.dataframe[0].value
+    problems = app.table[0].value.reset_index()
     assert problems.iloc[0]["File"] == "notes.csv"
     assert "not a file of the format" in problems.iloc[0]["Problem"]
 

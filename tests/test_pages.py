@@ -251,3 +251,21 @@ def test_chart_colours_stand_out_from_the_page() -> None:
     for category, colour in CATEGORY_COLOURS.items():
         ratio = 1.05 / (luminance(colour) + 0.05)
         assert ratio >= 3, f"{category} {colour} has contrast {ratio:.2f} on white"
+
+
+def test_a_store_with_a_board_and_no_decisions_shows_an_empty_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coprod import records
+    from coprod.models import Board
+
+    db = tmp_path / "one-board.duckdb"
+    with Store(db) as store:
+        records.save(
+            store, Board(board_id="b1", name="New board", kind="other"), Change("t", "form")
+        )
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/decisions.py").run()
+    _no_errors(at)
+    assert any("No decisions are recorded" in i.value for i in at.info)
