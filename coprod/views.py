@@ -6,6 +6,7 @@ Pages stay thin: they ask this module for a frame or a sentence and display it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,15 @@ GROUP_LABELS = {
     "other": "others",
 }
 DECIDED_CATEGORIES = ("from_start", "formative", "late", "retrofitted", "never", "unknown")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: object) -> str:
+    """Text people typed, made safe to show inside markdown: its symbols stay symbols, so a
+    title like ``*Draft* [x](y)`` shows as typed rather than as formatting or a link."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def long_date(value: dt.date | None) -> str:

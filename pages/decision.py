@@ -12,7 +12,7 @@ from coprod import records
 from coprod.charts import decision_timeline_chart
 from coprod.models import Attestation, Decision, Involvement
 from coprod.rules import RULES_BY_CODE
-from coprod.views import CATEGORY_LABELS, decision_story, long_date, story_sentence
+from coprod.views import CATEGORY_LABELS, decision_story, long_date, plain, story_sentence
 
 frame = ui.current()
 all_decisions = frame.result.decisions
@@ -42,17 +42,18 @@ decision = story["decision"]
 verdict = story["verdict"] or {}
 category = verdict.get("first_involvement", "unknown")
 
-st.title(decision["title"])
+st.title(plain(decision["title"]))
 if flash := st.session_state.pop("story_flash", None):
     st.success(flash, icon=":material/check_circle:")
 st.markdown(
-    f"**{decision['board_name']}** · {decision['service_area'] or 'service area not recorded'}"
+    f"**{plain(decision['board_name'])}** · "
+    f"{plain(decision['service_area'] or 'service area not recorded')}"
     f" · decision `{decision['decision_id']}`"
 )
 if decision["summary"]:
-    st.markdown(decision["summary"])
+    st.markdown(plain(decision["summary"]))
 st.markdown(f"### First involvement: {CATEGORY_LABELS[category].lower()}")
-st.markdown(story_sentence(story))
+st.markdown(plain(story_sentence(story)))
 
 facts = {
     "Identified": long_date(decision["identified_on"]),
@@ -75,7 +76,7 @@ for finding in story["findings"]:
     rule = RULES_BY_CODE[finding["code"]]
     with st.container(border=True):
         st.markdown(f"**{rule.title}** · `{rule.code}` · {finding['severity']}")
-        st.markdown(finding["message"])
+        st.markdown(plain(finding["message"]))
         st.markdown(f"*Principle:* {finding['principle']}")
 
 st.header("The story in date order")
@@ -135,7 +136,7 @@ for inv in story["involvements"]:
         st.markdown(
             f"**{inv['involvement_id']}** · {inv['level'].replace('_', '-')} with "
             f"{inv['group'].replace('_', ' ')}"
-            + (f" ({inv['organisation']})" if inv["organisation"] else "")
+            + (f" ({plain(inv['organisation'])})" if inv["organisation"] else "")
             + f" · **{inv['counts']}**"
         )
         details = {

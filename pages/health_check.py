@@ -9,7 +9,7 @@ import ui
 from coprod import healthcheck as hc
 from coprod.charts import item_trend_chart, side_gap_chart
 from coprod.rules import RULES_BY_CODE
-from coprod.views import long_date
+from coprod.views import long_date, plain
 
 frame = ui.current()
 if not frame.board_ids:
@@ -28,7 +28,11 @@ if flash := st.session_state.pop("health_check_flash", None):
     st.success(flash, icon=":material/check_circle:")
 st.markdown(
     hc.headline_sentence(
-        latest, frame.result, frame.board_label, period=frame.period, thresholds=thresholds
+        latest,
+        frame.result,
+        lambda b: plain(frame.board_label(b)),
+        period=frame.period,
+        thresholds=thresholds,
     )
 )
 declines = hc.findings_of(frame.result, "HC-DECLINE", frame.period)

@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui
 from coprod.meeting import agenda, default_meeting, meetings, signal_titles
-from coprod.views import long_date, plural
+from coprod.views import long_date, plain, plural
 
 frame = ui.current()
 db = ui.store()
@@ -50,7 +50,7 @@ assert board_agenda is not None
 meeting = board_agenda.meeting
 
 when = "today" if meeting["date"] == frame.as_of else long_date(meeting["date"])
-st.title(f"{meeting['board_name']}, {when}")
+st.title(plain(f"{meeting['board_name']}, {when}"))
 st.markdown(
     f"{meeting['kind'].capitalize()} meeting · {plural(len(board_agenda.items), 'decision')} on "
     f"the agenda · {board_agenda.voices.sentence()}"
@@ -58,7 +58,9 @@ st.markdown(
 if board_agenda.at_risk:
     st.error(
         f"**{plural(len(board_agenda.at_risk), 'item')} at risk before the board decides:** "
-        + "; ".join(f"item {i.number}, “{i.decision['title']}”" for i in board_agenda.at_risk)
+        + "; ".join(
+            f"item {i.number}, “{plain(i.decision['title'])}”" for i in board_agenda.at_risk
+        )
         + ". The options are fixed and nobody who uses services has been involved.",
         icon=":material/warning:",
     )
@@ -68,13 +70,13 @@ if not board_agenda.items:
 for item in board_agenda.items:
     decision = item.decision
     with st.container(border=True):
-        st.header(f"Item {item.number}: {decision['title']}")
+        st.header(f"Item {item.number}: {plain(decision['title'])}")
         st.markdown(f"**{item.category_text[0].upper()}{item.category_text[1:]}.**")
         st.subheader("Before you decide")
         st.markdown(
             "\n".join(
                 [
-                    f"- **Who was involved, and when:** {item.involvement_text()}",
+                    f"- **Who was involved, and when:** {plain(item.involvement_text())}",
                     "- **Tick-box signals:** "
                     + (
                         "; ".join(signal_titles(item.signals)) + "."

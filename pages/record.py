@@ -26,7 +26,7 @@ from coprod.models import (
     Member,
     RespondentGroup,
 )
-from coprod.views import long_date
+from coprod.views import long_date, plain
 
 frame = ui.current()
 db = ui.store()
@@ -197,8 +197,9 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
     key = stored.key
     if stored.withdrawn:
         st.warning(
-            f"This record was withdrawn by {stored.withdrawn_by} on "
-            f"{stored.withdrawn_at:%-d %B %Y}: “{stored.withdrawn_reason}”. It does not count.",
+            f"This record was withdrawn by {plain(stored.withdrawn_by)} on "
+            f"{long_date(stored.withdrawn_at)}: “{plain(stored.withdrawn_reason)}”. "
+            "It does not count.",
             icon=":material/block:",
         )
         if st.button("Restore this record", key=f"restore_{entity.table}"):
@@ -322,7 +323,7 @@ def _attendance(meeting: Meeting) -> None:
             seat = seats.get(m.record.member_id)
             now = seat.record.status if seat and not seat.withdrawn else None
             picked = st.selectbox(
-                f"{m.record.name} — {m.record.role.replace('_', ' ')}"
+                f"{plain(m.record.name)} — {m.record.role.replace('_', ' ')}"
                 + (" (lived experience)" if m.record.lived_experience else ""),
                 options=statuses,
                 index=statuses.index(now),
@@ -373,7 +374,7 @@ def _health_check_form() -> None:
         comments: dict[str, str | None] = {}
         for item, statement in hc.statements(db, [str(board_id)]).items():
             scores[item] = st.radio(
-                statement,
+                plain(statement),
                 options=[1, 2, 3, 4, 5],
                 index=None,
                 horizontal=True,
@@ -382,7 +383,7 @@ def _health_check_form() -> None:
             )
             comments[item] = (
                 st.text_input(
-                    f"Comment on “{statement}”",
+                    f"Comment on “{plain(statement)}”",
                     key=f"hc_comment_{item}",
                     label_visibility="collapsed",
                     placeholder="Comment (optional)",

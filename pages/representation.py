@@ -10,7 +10,7 @@ import ui
 from coprod import representation as rep
 from coprod.charts import attendance_chart, composition_chart, voice_share_chart
 from coprod.rules import RULES_BY_CODE
-from coprod.views import long_date, plural
+from coprod.views import long_date, plain, plural
 
 frame = ui.current()
 db = ui.store()
@@ -82,7 +82,7 @@ else:
     st.subheader(f"{rule.title} · `{rule.code}`")
     st.markdown(
         "\n".join(
-            f"- {rep.composition_gap_sentence(gap, frame.board_label)}"
+            f"- {rep.composition_gap_sentence(gap, lambda b: plain(frame.board_label(b)))}"
             for _, gap in gaps.iterrows()
         )
     )
@@ -106,8 +106,8 @@ else:
         st.page_link(
             "pages/decision.py",
             label=(
-                f"{decision['decision_id']} — {decision['title']} "
-                f"({frame.board_label(decision['board_id'])}, meeting of "
+                f"{decision['decision_id']} — {plain(decision['title'])} "
+                f"({plain(frame.board_label(decision['board_id']))}, meeting of "
                 f"{long_date(decision['meeting_date'])})"
             ),
             query_params={"decision": decision["decision_id"]},

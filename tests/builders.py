@@ -12,6 +12,7 @@ codes found for one decision, one finding.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -209,3 +210,10 @@ def withdraw(store: Store, table: str, where: str, params: list[Any]) -> None:
             f"withdrawn_reason = 'test' WHERE {where}",
             params,
         )
+
+
+def shown(markdown: str) -> str:
+    """Markdown source as a reader sees it: text people typed is shown with its symbols
+    escaped (``Non\\-residential``, ``\\(demo\\)``), which the page renders without the
+    backslashes."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from builders import shown
 from streamlit.testing.v1 import AppTest
 
 from coprod import healthcheck as hc
@@ -98,7 +99,7 @@ def _metric(at: AppTest, label: str) -> str:
 def _text(at: AppTest) -> str:
     """Everything written on the page: headings, paragraphs and captions."""
     parts = [*at.header, *at.subheader, *at.markdown, *at.caption]
-    return " ".join(str(p.value) for p in parts)
+    return " ".join(shown(str(p.value)) for p in parts)
 
 
 def _tables(at: AppTest) -> list[pd.DataFrame]:
@@ -118,7 +119,7 @@ def test_representation_headline_matches_coprod(
     at = representation
     assert at.title[0].value == "Representation"
     voice: rep.VoiceHeadline = demo["voice"]
-    assert at.markdown[0].value == voice.sentence(demo["period"])
+    assert shown(at.markdown[0].value) == voice.sentence(demo["period"])
     # Counted independently of coprod.representation: the demo's meetings in the period.
     assert voice.meetings == len(demo["meetings"]) > 30
     silent = [
@@ -218,7 +219,7 @@ def test_representation_follows_the_board_picker(representation: AppTest) -> Non
 
 def test_health_check_headline_matches_coprod(health: AppTest, demo: dict[str, Any]) -> None:
     assert health.title[0].value == "Health-checks"
-    assert health.markdown[0].value == demo["hc_headline"]
+    assert shown(health.markdown[0].value) == demo["hc_headline"]
     result: CheckResult = demo["result"]
     in_period = [f for f in result.findings if PERIOD[0] <= f["period_date"] <= PERIOD[1]]
     assert _metric(health, "Falls since the previous check (period)") == str(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import shown
 from streamlit.testing.v1 import AppTest
 
 from coprod.demo import DEMO_AS_OF
@@ -127,8 +128,8 @@ def test_decision_story_tells_the_whole_story(app: AppTest, demo_db: Path) -> No
     app.query_params["decision"] = late["decision_id"]
     app.switch_page("pages/decision.py").run()
     _no_errors(app)
-    assert app.title[0].value == late["title"]
-    text = " ".join(m.value for m in app.markdown)
+    assert shown(app.title[0].value) == late["title"]
+    text = " ".join(shown(m.value) for m in app.markdown)
     assert "FTS-AFTER-OPTIONS" in text
     assert "consulted on a done deal" in text
     assert f"{late['first_involved_on']:%-d %B %Y}" in text
@@ -142,7 +143,7 @@ def test_decision_story_can_be_chosen_from_a_list(app: AppTest) -> None:
     other = box.options[3]
     box.select_index(3).run()
     _no_errors(app)
-    assert other.endswith(app.title[0].value)
+    assert other.endswith(shown(app.title[0].value))
 
 
 def test_method_page_lists_every_rule_and_threshold(app: AppTest) -> None:
@@ -269,3 +270,32 @@ def test_a_store_with_a_board_and_no_decisions_shows_an_empty_register(
     at.switch_page("pages/decisions.py").run()
     _no_errors(at)
     assert any("No decisions are recorded" in i.value for i in at.info)
+
+
+def test_typed_text_shows_as_typed_not_as_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coprod import records
+    from coprod.models import Board, Decision
+
+    typed = "*Draft* [see this](http://example.invalid) #1"
+    db = tmp_path / "typed.duckdb"
+    with Store(db) as store:
+        change = Change("t", "form")
+        records.save(store, Board(board_id="b1", name="Board [x](y)", kind="other"), change)
+        records.save(
+            store,
+            Decision(
+                decision_id="d1", board_id="b1", title=typed, identified_on=dt.date(2026, 1, 1)
+            ),
+            change,
+        )
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["decision"] = "d1"
+    at.switch_page("pages/decision.py").run()
+    _no_errors(at)
+    heading = at.title[0].value
+    assert shown(heading) == typed
+    assert "](" not in heading.replace("\\]\\(", "")  # the link syntax is escaped, not live
+    assert heading.startswith("\\*Draft\\*")
