@@ -456,9 +456,6 @@ def headline_sentence(
     return text
 
 
-HC_CODES = ("HC-GAP", "HC-DECLINE", "HC-OVERDUE")
-
-
 def findings_count(result: CheckResult, period: Period) -> dict[str, int]:
     """How many HC-GAP and HC-DECLINE findings fall in the period, and HC-OVERDUE as of now."""
     return {

@@ -40,7 +40,6 @@ from coprod.store import COLUMNS, KEYS, Change, Store, quote
 
 FILE_ORDER = [e.file_name for e in ENTITIES]
 E = TypeVar("E", bound=Entity)
-MAX_ERRORS_PER_FILE = 1000
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ from coprod.store import AUDIT_COLUMNS, COLUMNS, Change, Store, quote
 
 E = TypeVar("E", bound=Entity)
 KeyLike = str | tuple[str, ...]
-Version = dt.datetime
 
 WITHDRAWN_COLUMNS = ("withdrawn_at", "withdrawn_by", "withdrawn_reason")
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -134,10 +133,6 @@ class Stored(Generic[E]):
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_at is not None
-
-    @property
-    def version(self) -> dt.datetime:
-        return self.updated_at
 
 
 @dataclass(frozen=True)

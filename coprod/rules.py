@@ -368,11 +368,8 @@ SELECT *,
     (tb_one_way::INT + tb_label_mismatch::INT + tb_no_feedback::INT + tb_no_influence::INT
      + tb_short_window::INT + tb_no_lived_experience::INT + tb_no_support::INT
      + tb_disputed::INT) AS tick_box_signals,
-    recorded_involvements > 0 AND (
-        tb_disputed OR (tb_one_way::INT + tb_label_mismatch::INT + tb_no_feedback::INT
-        + tb_no_influence::INT + tb_short_window::INT + tb_no_lived_experience::INT
-        + tb_no_support::INT + tb_disputed::INT) >= 3
-    ) AS tick_box_suspect
+    -- tick-box suspect: recorded involvement, and disputed or three signals or more
+    recorded_involvements > 0 AND (tb_disputed OR tick_box_signals >= 3) AS tick_box_suspect
 FROM categorised
 """
 
