@@ -441,10 +441,40 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
             )
     for row, name, involvement in _of(records, Involvement):
         need(name, row, "decision_id", involvement.decision_id, decisions, "decision")
-    # One respondent's answers share a board, a date and a group.
+    # One respondent's answers share a board, a date and a group: with each other, and with
+    # the answers to other items already in the store.
+    answers = _of(records, HealthCheck)
+    incoming = {(a.response_id, a.item) for _row, _name, a in answers}
+    stored: dict[str, list[tuple[str, Any, Any, Any]]] = {}
+    if answers:
+        with store.cursor() as cur:
+            rows = cur.execute(
+                "SELECT response_id, item, board_id, check_date, respondent_group "
+                "FROM health_check WHERE withdrawn_at IS NULL AND list_contains(?, response_id)",
+                [sorted({a.response_id for _row, _name, a in answers})],
+            ).fetchall()
+        for response_id, item, *facts in rows:
+            if (response_id, item) not in incoming:
+                stored.setdefault(response_id, []).append((item, *facts))
     first_rows: dict[str, tuple[int, HealthCheck]] = {}
-    for row, name, answer in _of(records, HealthCheck):
+    for row, name, answer in answers:
         need(name, row, "board_id", answer.board_id, boards, "board")
+        mine = (answer.board_id, answer.check_date, str(answer.respondent_group))
+        if earlier := stored.get(answer.response_id):
+            item, *theirs = earlier[0]  # stored answers already agree with each other
+            for column, value, other in zip(
+                ("board_id", "check_date", "respondent_group"), mine, theirs, strict=True
+            ):
+                if value != other:
+                    problems.append(
+                        Problem(
+                            name,
+                            row,
+                            column,
+                            f"response '{answer.response_id}' already has a different {column} "
+                            f"for the item '{item}' in the store",
+                        )
+                    )
         first_row, first = first_rows.setdefault(answer.response_id, (row, answer))
         for column in ("board_id", "check_date", "respondent_group"):
             if getattr(first, column) != getattr(answer, column):

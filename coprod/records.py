@@ -475,11 +475,11 @@ def save(
                 f"This {what} was withdrawn by {current.withdrawn_by} at "
                 f"{when(current.withdrawn_at)}: restore it before changing it."
             )
+        if isinstance(record, HealthCheck):  # first, to say how to put it right on a form
+            _check_same_response(cur, record)
         _validate_all(store, entity, [(what, record)], what)
         if isinstance(record, Involvement):
             _check_attestation_unchanged(record, current)
-        if isinstance(record, HealthCheck):
-            _check_same_response(cur, record)
         if current is not None and current.record == record:
             return SaveResult("unchanged", current)
         write_records(cur, entity.table, [record], change)

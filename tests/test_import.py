@@ -564,3 +564,31 @@ def test_a_dry_run_counts_changes_and_writes_nothing(store: Store, small: Path) 
     assert store.audit_entries() == []
     done = import_sheets(store, sheets, CHANGE)
     assert done.created == preview.created
+
+
+def test_a_response_cannot_move_board_by_a_later_import(store: Store, tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "boards.csv").write_text("board_id,name,kind\nb1,One,other\nb2,Two,other\n")
+    (first / "health_checks.csv").write_text(
+        "response_id,board_id,check_date,respondent_group,item,score\n"
+        "r1,b1,2024-06-01,professional,trust,4\n"
+    )
+    import_source(store, first, CHANGE)
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "health_checks.csv").write_text(
+        "response_id,board_id,check_date,respondent_group,item,score\n"
+        "r1,b2,2024-06-01,professional,support,3\n"
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        import_source(store, second, CHANGE)
+    [problem] = rejected.value.problems
+    assert (problem.file, problem.row, problem.field) == ("health_checks.csv", 2, "board_id")
+    assert "already has a different board_id for the item 'trust'" in problem.reason
+    # Re-importing the same answer with a new score is still an ordinary update.
+    (second / "health_checks.csv").write_text(
+        "response_id,board_id,check_date,respondent_group,item,score\n"
+        "r1,b1,2024-06-01,professional,trust,5\n"
+    )
+    assert import_source(store, second, CHANGE).updated["health_check"] == 1
