@@ -84,7 +84,12 @@ def launch(playwright: Playwright) -> Browser:
 
 
 def settle(page: Page) -> None:
-    """Wait until the script has finished running and the page has drawn its result."""
+    """Wait until the script has finished running and the page has drawn its result.
+
+    Before the first run starts the app also reads as "not running", so wait for the page's
+    heading too: the frame (and its focus style) is drawn before every page's heading."""
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
     page.wait_for_selector(READY, timeout=60_000)
     page.wait_for_timeout(400)
     page.wait_for_selector(READY, timeout=60_000)
