@@ -5,17 +5,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
+from coprod import users
+from coprod.access import ACTION_WORDS, PUBLIC, Access, Action, Role
 from coprod.charts import Chart
 from coprod.interchange import ImportRejected, import_source
 from coprod.rules import CheckResult, run_check
 from coprod.settings import DEMO_DIR, store_location
 from coprod.store import Change, Store, StoreError, current_user
-from coprod.views import Period, boards, decisions_frame, findings_frame, in_period
+from coprod.views import Period, boards, decisions_frame, findings_frame, in_period, plain
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,6 +63,7 @@ class Frame:
     period: Period
     as_of: dt.date
     checked: Checked
+    access: Access
 
     @property
     def result(self) -> CheckResult:
@@ -75,11 +79,196 @@ class Frame:
         return self.board_names.get(board_id, board_id)
 
 
-def _offer_demo(db: Store) -> None:
+# --- who is looking, and what they may see ------------------------------------------------
+
+
+def sign_in_configured() -> bool:
+    """Sign-in is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section (st.login)."""
+    try:
+        return bool(st.secrets.get("auth"))
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _loopback(address: str) -> bool:
+    text = address.strip().strip('"').strip("[]")
+    if text.lower().startswith("for="):
+        text = text[4:].strip('"').strip("[]")
+    host = text.rsplit(":", 1)[0] if text.count(":") == 1 else text  # "1.2.3.4:port"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def request_is_local() -> bool:
+    """Whether this session's browser runs on this machine: the connection comes from a
+    loopback address and no proxy in front says it forwarded someone else's request."""
+    ip = st.context.ip_address  # None for loopback connections (not a str in AppTest)
+    if isinstance(ip, str) and not _loopback(ip):
+        return False
+    headers = st.context.headers
+    for name in ("X-Forwarded-For", "X-Real-Ip", "Forwarded"):
+        value = headers.get(name) if headers else None
+        if value and not all(
+            _loopback(part.split(";")[0]) for part in str(value).split(",") if part.strip()
+        ):
+            return False
+    return True
+
+
+def viewer() -> Access | None:
+    """Who is using this session, with their rights; None when this request must be refused
+    (no sign-in is configured and it comes from another machine)."""
+    if not sign_in_configured():
+        if not request_is_local():
+            return None
+        return Access(identity=f"{current_user()} (local)", role=Role.admin, local=True)
+    if not st.user.is_logged_in:
+        return PUBLIC
+    email = str(st.user.get("email") or "")
+    name = st.user.get("name")
+    user = users.find(store(), email) if email else None
+    if user is not None:
+        found = user.access()
+        return Access(
+            identity=found.identity,
+            role=found.role,
+            boards=found.boards,
+            name=found.name or (str(name) if name else None),
+            signed_in=True,
+        )
+    return Access(
+        identity=email or str(st.user.get("sub") or "unknown"),
+        role=Role.public,
+        name=str(name) if name else None,
+        signed_in=True,
+        known=False,
+    )
+
+
+# Every page, with what it needs. Pages a person may not use are hidden from the menu, and
+# each page checks again when it runs (``current``), so a typed URL gets no further.
+PAGES: list[tuple[str, str, str, Action | None]] = [
+    ("pages/overview.py", "Overview", ":material/dashboard:", Action.read_aggregates),
+    ("pages/decisions.py", "Decisions", ":material/list_alt:", Action.read_aggregates),
+    ("pages/decision.py", "Decision story", ":material/timeline:", Action.read_aggregates),
+    ("pages/representation.py", "Representation", ":material/groups:", Action.read_aggregates),
+    ("pages/health_check.py", "Health-checks", ":material/monitor_heart:", Action.read_aggregates),
+    ("pages/meeting.py", "Meeting mode", ":material/co_present:", Action.read_aggregates),
+    ("pages/reports.py", "Board report", ":material/summarize:", Action.read_aggregates),
+    ("pages/record.py", "Record", ":material/edit_note:", Action.record),
+    ("pages/data.py", "Import and export", ":material/upload_file:", Action.export),
+    ("pages/audit.py", "Audit trail", ":material/history:", Action.audit),
+    ("pages/users.py", "Users and settings", ":material/manage_accounts:", Action.manage),
+    ("pages/method.py", "Method", ":material/rule:", None),
+    ("pages/glossary.py", "Glossary", ":material/menu_book:", None),
+    ("pages/accessibility.py", "Accessibility", ":material/accessibility:", None),
+]
+
+
+def pages(access: Access | None) -> list[st.Page]:
+    """The navigation for this person (app.py passes it to st.navigation)."""
+    if access is None:
+        return [st.Page(_refused, title="Not available", url_path="refused", default=True)]
+    if access.role == Role.public and not access.signed_in and not users.public_view(store()):
+        return [st.Page(_sign_in_only, title="Sign in", url_path="sign-in", default=True)]
+    return [
+        st.Page(
+            path,
+            title=title,
+            icon=icon,
+            default=index == 0,
+            visibility="visible" if needs is None or access.may(needs) else "hidden",
+        )
+        for index, (path, title, icon, needs) in enumerate(PAGES)
+    ]
+
+
+def _refused() -> None:
+    st.title("coprod is not available here")
+    st.error(
+        "This dashboard has no sign-in configured, so it serves only the computer it runs on. "
+        "Ask whoever runs it to configure sign-in (see the Security section of the README) "
+        "before it is opened from other machines.",
+        icon=":material/lock:",
+    )
+
+
+def _sign_in_only() -> None:
+    st.html(ACCESSIBLE_STYLE)
+    st.title("coprod: co-production from the start")
+    st.markdown("Sign in to see this partnership's records.")
+    _sign_in_button()
+
+
+def _provider() -> str | None:
+    """The provider to sign in with: the default ``[auth]`` one, else the first named one."""
+    auth = st.secrets.get("auth") or {}
+    if "client_id" in auth:
+        return None
+    named = [k for k, v in auth.items() if hasattr(v, "keys")]
+    return named[0] if named else None
+
+
+def _sign_in_button() -> None:
+    if st.button("Sign in", type="primary", key="sign_in", icon=":material/login:"):
+        st.login(_provider())
+
+
+def _account(access: Access) -> None:
+    """Who is signed in, in the sidebar; the local-mode banner on every page."""
+    if access.local:
+        st.warning(
+            "**Local mode.** No sign-in is configured, so this dashboard serves only this "
+            "computer and whoever uses it acts as admin. Configure sign-in before others use "
+            "it (README: Security).",
+            icon=":material/lock_open:",
+        )
+        return
+    with st.sidebar:
+        if access.signed_in:
+            st.markdown(
+                f"Signed in as **{plain(access.who)}**"
+                + (f" ({plain(access.identity)})" if access.name else "")
+                + f" · {access.role.value}"
+                + ("" if access.role in (Role.public, Role.admin) else f" · {access.scope_text()}")
+            )
+            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+                st.logout()
+        else:
+            st.markdown("You see the **public view**: figures only, no names or comments.")
+            _sign_in_button()
+    if access.signed_in and not access.known:
+        st.info(
+            f"You are signed in as {plain(access.identity)}, but no role has been given to this "
+            "address yet, so you see the public view. Ask an admin to add you.",
+            icon=":material/person_off:",
+        )
+
+
+def refuse(access: Access, needs: Action) -> None:
+    """Stop a page this person may not use, saying why in one sentence."""
+    st.title("Not available")
+    if access.role == Role.public and not access.signed_in:
+        st.warning(f"Sign in to {ACTION_WORDS[needs]}.", icon=":material/lock:")
+    else:
+        st.warning(
+            f"Your role ({access.role.value}) does not let you {ACTION_WORDS[needs]}. Ask an "
+            "admin if you need to.",
+            icon=":material/lock:",
+        )
+    st.stop()
+
+
+def _offer_demo(db: Store, access: Access) -> None:
     """An empty store: offer the demo data, and carry on once it is loaded."""
     notice = st.empty()
     with notice.container():
         st.title("coprod")
+        if not access.may(Action.import_records) or not access.every_board:
+            st.info("The store is empty: nothing has been recorded yet.", icon=":material/info:")
+            st.stop()
         st.info(
             "The store is empty. Load the demo data to explore the dashboard, or import your "
             "board's records with `coprod import`.",
@@ -89,7 +278,7 @@ def _offer_demo(db: Store) -> None:
     if not load:
         st.stop()
     try:
-        import_source(db, DEMO_DIR, Change(current_user(), "form"))
+        import_source(db, DEMO_DIR, Change(access.identity, "form", access))
     except ImportRejected as rejected:
         st.error(f"The demo data could not be loaded: {rejected.problems[0]}")
         st.stop()
@@ -112,13 +301,15 @@ ACCESSIBLE_STYLE = """<style>
 </style>"""
 
 
-def frame() -> Frame:
-    """Draw the shared frame (board and period pickers) and return what was picked."""
+def frame(access: Access) -> Frame:
+    """Draw the shared frame (who is signed in, board and period pickers) and return what was
+    picked. Only the boards this person may see are offered or counted."""
     st.session_state["_seen"] = True
     st.html(ACCESSIBLE_STYLE)
+    _account(access)
     db = store()
     if db.is_empty():
-        _offer_demo(db)
+        _offer_demo(db, access)
     if db.holds_demo_data():
         st.info(
             "**Demo data.** The boards, people and decisions shown here are made up, to show "
@@ -126,8 +317,17 @@ def frame() -> Frame:
             icon=":material/science:",
         )
     board_table = boards(db)
-    names = dict(zip(board_table["board_id"], board_table["name"], strict=True))
-    if not names:
+    names = {
+        board_id: name
+        for board_id, name in zip(board_table["board_id"], board_table["name"], strict=True)
+        if access.may(Action.read_aggregates, board_id)
+    }
+    if not names and not access.every_board:
+        st.info(
+            "No boards have been given to you yet: ask an admin to add the boards you work on.",
+            icon=":material/info:",
+        )
+    elif not names:
         st.info(
             "Every board in the store has been withdrawn. Restore a board on the Record page, "
             "or import one.",
@@ -164,18 +364,32 @@ def frame() -> Frame:
         start = period[0] if isinstance(period, tuple) and period else default_start
         end = today
     as_of_date = as_of if isinstance(as_of, dt.date) else today
-    checked = _check(db.location, db.data_version(), as_of_date, tuple(sorted(chosen)))
+    chosen = [b for b in chosen if b in names]
+    # Nothing chosen and every board allowed: the whole store. Otherwise the boards this person
+    # may see ("" matches no board when they have none).
+    scope = (
+        tuple(sorted(chosen)) if chosen or access.every_board else (tuple(sorted(names)) or ("",))
+    )
+    checked = _check(db.location, db.data_version(), as_of_date, scope)
     return Frame(
         board_ids=tuple(chosen) or tuple(names),
         board_names=names,
         period=Period(min(start, end), max(start, end)),
         as_of=as_of_date,
         checked=checked,
+        access=access,
     )
 
 
-def current() -> Frame:
-    """The frame app.py drew for this run."""
+def current(needs: Action | None = Action.read_aggregates) -> Frame:
+    """The frame app.py drew for this run; stops the page unless its viewer may ``needs``."""
+    frame_ = _current()
+    if needs is not None and not frame_.access.may(needs):
+        refuse(frame_.access, needs)
+    return frame_
+
+
+def _current() -> Frame:
     frame_ = st.session_state.pop("_frame", None)
     if isinstance(frame_, Frame):
         return frame_
@@ -189,7 +403,12 @@ def current() -> Frame:
     if not st.session_state.get("_seen"):
         st.session_state["_seen"] = True
         st.rerun()
-    return frame()
+    access = viewer()
+    if access is None:
+        _refused()
+        st.stop()
+    assert access is not None
+    return frame(access)
 
 
 def show_chart(chart: Chart, *, key: str) -> None:
@@ -206,18 +425,10 @@ def show_chart(chart: Chart, *, key: str) -> None:
         st.table(chart.table.set_index(chart.table.columns[0]))
 
 
-def change(source: str = "form") -> Change:
-    """Who is making a change from the dashboard, for the audit trail."""
-    return Change(actor=actor(), source=source)
-
-
-def actor() -> str:
-    try:
-        if st.user.is_logged_in:
-            return str(st.user.get("email") or st.user.get("name") or "signed-in user")
-    except Exception:  # no sign-in configured
-        pass
-    return f"{current_user()} (local)"
+def change(access: Access, source: str = "form") -> Change:
+    """Who is making a change from the dashboard and what they may do: every writer checks
+    the rights, and the audit trail records the identity."""
+    return Change(actor=access.identity, source=source, access=access)
 
 
 def simple_table_toggle(key: str) -> bool:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from coprod.interchange import (
     CsvWriter,
@@ -44,13 +49,48 @@ def zip_files(paths: list[Path]) -> bytes:
 
 
 def problems_csv(problems: list[Problem]) -> bytes:
-    """The problems of a rejected import as a CSV a person can open next to their file."""
+    """The problems of a rejected import as a CSV a person can open next to their file.
+
+    A text a spreadsheet would run as a formula (a file named ``=x.csv``, a reason quoting the
+    value ``'=1+1'``) gets a leading ``'``, as in every CSV coprod writes.
+    """
+    return table_csv(
+        ["file", "row", "field", "problem"], ([p.file, p.row, p.field, p.reason] for p in problems)
+    )
+
+
+def table_csv(columns: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A table shown on a page as a CSV download: UTF-8 with a byte-order mark (so Excel reads
+    it right), header first, and every text a spreadsheet would run as a formula neutralised
+    with a leading ``'``. ``frame_csv`` does the same for a DataFrame."""
     buffer = io.StringIO(newline="")
-    writer = CsvWriter(buffer)
-    writer.writerow(["file", "row", "field", "problem"])
-    for p in problems:
-        writer.writerow([p.file, "" if p.row is None else p.row, p.field or "", p.reason])
+    writer = CsvWriter(buffer, neutralise=True)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(row)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """A DataFrame (its columns, no index) as ``table_csv`` writes it; a missing value (None,
+    NaN, NaT) is an empty cell."""
+    return table_csv(
+        [str(c) for c in frame.columns],
+        ([_plain(v) for v in row] for row in frame.itertuples(index=False)),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A DataFrame value as Python holds it: None when missing, numpy scalars unwrapped (so a
+    number stays a number and is never neutralised)."""
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # a list or other container is a value, not missing
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_uploads(files: list[tuple[str, bytes]]) -> list[Sheet]:

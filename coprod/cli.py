@@ -1,5 +1,8 @@
 """The ``coprod`` command line: the same store and rules as the dashboard.
 
+It is the store administrator's tool: whoever can run it on the server can read and change
+everything, so it acts as an admin, and records the operating-system user in the audit trail.
+
 Exit codes: 0 when all went well, 1 when data was rejected or the store could not be used
 (the reason is printed in plain words on stderr), 2 for a usage mistake.
 """
@@ -16,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from coprod.access import cli_access
 from coprod.interchange import ImportRejected, export, import_source
 from coprod.rules import CATEGORIES, CATEGORY_ORDER, CheckResult, run_check
 from coprod.store import Change, Store, StoreError, current_user
@@ -43,7 +47,11 @@ def _positive(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coprod",
-        description="Check whether a board's decisions were co-produced from the start.",
+        description=(
+            "Check whether a board's decisions were co-produced from the start. This is the "
+            "administrator's tool: it acts with every right on every board (as an admin), and "
+            "the audit trail records your operating-system user."
+        ),
         epilog="The store is data/coprod.duckdb unless --db or COPROD_DB names another.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -102,6 +110,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--to or today",
     )
 
+    people = sub.add_parser(
+        "users", help="who may sign in to the dashboard, with which role and boards"
+    )
+    people_sub = people.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    listing = people_sub.add_parser("list", help="list everyone with a role")
+    with_db(listing)
+    adding = people_sub.add_parser("add", help="give someone a role (or change it)")
+    adding.add_argument("email", help="the address they sign in with")
+    adding.add_argument("--role", required=True, choices=("member", "auditor", "editor", "admin"))
+    adding.add_argument(
+        "--boards",
+        default="*",
+        help="board ids separated by commas, or * for every board (default *)",
+    )
+    adding.add_argument("--name", help="their name, as the dashboard shows it")
+    with_db(adding)
+    removing = people_sub.add_parser("remove", help="take someone's role away")
+    removing.add_argument("email")
+    removing.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    with_db(removing)
+    public = people_sub.add_parser(
+        "public-view", help="whether visitors who are not signed in see the public view"
+    )
+    public.add_argument("state", choices=("on", "off"))
+    with_db(public)
+
     check = sub.add_parser("check", help="run the rules and list every finding")
     with_db(check)
     check.add_argument("--as-of", type=_date, help="judge as of this date (default today)")
@@ -127,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return _check(args)
+        if args.command == "users":
+            return _users(args)
         if args.command == "backup":
             return _backup(args)
         if args.command == "restore":
@@ -148,7 +184,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _change() -> Change:
-    return Change(actor=current_user(), source="cli")
+    return Change(actor=current_user(), source="cli", access=cli_access(current_user()))
+
+
+def _users(args: argparse.Namespace) -> int:
+    from coprod import users
+
+    try:
+        if args.users_command == "list":
+            with Store(args.db, read_only=True) as store:
+                people = users.list_users(store)
+                public = users.public_view(store)
+            for u in people:
+                boards = "every board" if u.boards is None else ", ".join(sorted(u.boards))
+                print(f"{u.identity}\t{u.role.value}\t{boards}\t{u.name or ''}")
+            if not people:
+                print("Nobody has been given a role yet.")
+            print(
+                f"Visitors who are not signed in see the public view: {'yes' if public else 'no'}."
+            )
+            return EXIT_OK
+        with Store(args.db) as store:
+            if args.users_command == "add":
+                action, saved = users.save_user(
+                    store, args.email, args.role, args.boards, _change(), name=args.name
+                )
+                boards = "every board" if saved.boards is None else ", ".join(sorted(saved.boards))
+                print(f"{saved.identity} is {saved.role.value} for {boards} ({action}).")
+            elif args.users_command == "remove":
+                users.remove_user(store, args.email, args.reason, _change())
+                print(f"{args.email} no longer has a role.")
+            else:
+                changed = users.set_setting(store, "public_view", args.state, _change())
+                print(f"The public view is {args.state}" + ("." if changed else " (unchanged)."))
+    except users.UserError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

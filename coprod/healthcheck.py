@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from coprod.access import Action, Forbidden
 from coprod.models import DEFAULT_HEALTH_CHECK_ITEMS, LIVED_EXPERIENCE_SIDE, normalise_token
 from coprod.rules import CheckResult
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
@@ -582,6 +583,12 @@ def add_item(
     if item in DEFAULT_HEALTH_CHECK_ITEMS:
         raise ItemBankError("item", f"'{item}' is already in the bank: it is a default item.")
     after = {"board_id": key, "item": item, "statement": statement}
+    change.access.require(Action.record, [] if key == EVERY_BOARD else [key])
+    if key == EVERY_BOARD and not change.access.every_board:
+        raise Forbidden(
+            f"{change.access.who} may add items only to their own boards' banks, not to every "
+            "board's."
+        )
     with store.transaction() as cur:
         if key != EVERY_BOARD:
             board = cur.execute(

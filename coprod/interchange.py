@@ -281,7 +281,8 @@ def _sheet_from_records(name: str, entity: type[Entity], records: list[list[Any]
     if problems:
         raise ImportRejected(problems)
     sheet = Sheet(name, entity, header)
-    for index, record in enumerate(records[1:], start=2):
+    for index, raw in enumerate(records[1:], start=2):
+        record = [unneutralise(v) for v in raw]  # export's leading ' on a formula-like text
         if all(_is_blank(v) for v in record):
             continue  # blank lines are skipped, but still counted so row numbers match
         extra = record[len(header) :]
@@ -668,6 +669,34 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# A text cell starting with one of these is run as a formula by a spreadsheet (``=``, ``+``,
+# ``-``, ``@``; a tab or carriage return is dropped first), or loses its first character to one
+# (``'``). Export puts one ``'`` in front of such a text, and import takes exactly one away.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralise(text: str) -> str:
+    """Text as a spreadsheet cell should hold it: ``=1+1`` becomes ``'=1+1``, so it is never run.
+
+    ``unneutralise`` gives the text back exactly.
+    """
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def unneutralise(value: Any) -> Any:
+    """A cell as read from a CSV file or workbook, with one leading ``'`` taken away."""
+    if isinstance(value, str) and value.startswith("'"):
+        return value[1:]
+    return value
+
+
+def export_cell(value: Any) -> str:
+    """A value as a CSV or xlsx cell holds it. Text (and a set, written as text) is neutralised;
+    a number, date or boolean never is: what decides is the value's type, not how it reads."""
+    text = _cell(value)
+    return neutralise(text) if isinstance(value, str | list) else text
+
+
 class CsvWriter:
     """Writes interchange CSV rows, each line ending in ``\\n``.
 
@@ -676,14 +705,22 @@ class CsvWriter:
     written bare and read back as a line break. Rows are written with ``\\r\\n`` (so any
     ``\\r`` or ``\\n`` is quoted) and the line then ends with ``\\n``; every other row comes out
     exactly as ``csv.writer(lineterminator="\\n")`` writes it.
+
+    With ``neutralise`` each value is written by ``export_cell``: a text that a spreadsheet
+    would run as a formula gets a leading ``'`` (import takes it away again); ``None`` is an
+    empty cell, and numbers, dates and booleans are written as export writes them. Without it,
+    the values are written as given.
     """
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, *, neutralise: bool = False) -> None:
         self._handle = handle
+        self._neutralise = neutralise
         self._buffer = io.StringIO(newline="")
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
 
     def writerow(self, row: Iterable[Any]) -> None:
+        if self._neutralise:
+            row = [export_cell(v) for v in row]
         self._buffer.seek(0)
         self._buffer.truncate()
         self._writer.writerow(row)
@@ -691,12 +728,13 @@ class CsvWriter:
 
 
 def csv_bytes(columns: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
-    """Rows as one interchange CSV file (UTF-8, header first, values as export writes them)."""
+    """Rows as one interchange CSV file (UTF-8, header first, values as export writes them,
+    formulas neutralised)."""
     out = io.StringIO(newline="")
-    writer = CsvWriter(out)
+    writer = CsvWriter(out, neutralise=True)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(row)
     return out.getvalue().encode("utf-8")
 
 
@@ -772,10 +810,10 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
         elif fmt == "csv":
             path = target / f"{entity.file_name}.csv"
             with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = CsvWriter(handle)
+                writer = CsvWriter(handle, neutralise=True)
                 writer.writerow(cols)
                 for row in export_rows(store, entity.table):
-                    writer.writerow([_cell(v) for v in row])
+                    writer.writerow(row)
         else:
             raise ValueError(f"unknown export format {fmt!r}: use csv, xlsx or parquet")
         written.append(path)
@@ -814,8 +852,9 @@ def xlsx_unescape(text: str) -> str:
 def export_xlsx_bytes(store: Store) -> bytes:
     """The whole store as one workbook (one sheet per file), byte-identical for the same data.
 
-    Every value is written as a text cell, as the CSV files hold it, so that nothing is taken
-    for a formula (a title starting with ``=``), a number (an id ``007``) or a date; the
+    Every value is written as a text cell, as the CSV files hold it (a text a spreadsheet would
+    run as a formula with its leading ``'``), so that nothing is taken for a formula (a title
+    starting with ``=``), a number (an id ``007``) or a date; the
     document properties carry a fixed date instead of the time of export, and the zip is
     rewritten with fixed entry times and a fixed entry order.
     """
@@ -837,7 +876,7 @@ def export_xlsx_bytes(store: Store) -> bytes:
 
         ws.append([text_cell(name) for name, _ in COLUMNS[entity.table]])
         for row in export_rows(store, entity.table):
-            ws.append([text_cell(_cell(v)) if v is not None else None for v in row])
+            ws.append([text_cell(export_cell(v)) if v is not None else None for v in row])
     raw = io.BytesIO()
     # ExcelWriter rather than workbook.save(), which stamps the time of saving as "modified".
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
@@ -898,7 +937,7 @@ def write_csv_folder(folder: str | Path, tables: dict[str, list[dict[str, Any]]]
             continue
         cols = [name for name, _ in COLUMNS[entity.table]]
         with (target / f"{entity.file_name}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = CsvWriter(handle)
+            writer = CsvWriter(handle, neutralise=True)
             writer.writerow(cols)
             for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in cols])
+                writer.writerow([row.get(c) for c in cols])

@@ -205,3 +205,48 @@ def agenda(store: Store, meeting_id: str, result: CheckResult) -> Agenda | None:
 
 def signal_titles(codes: list[str]) -> list[str]:
     return [RULES_BY_CODE[c].title for c in codes]
+
+
+ATTENDANCE_WORDS = {
+    "present": "present",
+    "remote": "joined remotely",
+    "substitute": "sent a substitute",
+    "apologies": "sent apologies",
+    "absent": "absent",
+}
+
+
+def at_the_table(store: Store, meeting: dict[str, Any], *, names: bool) -> list[dict[str, str]]:
+    """Every member of the board on the meeting's date and what attendance records of them.
+
+    With ``names`` False (the public view) a member is shown as their role, never by name."""
+    from coprod.representation import ROLE_LABELS
+
+    labels = {role.value: label for role, label in ROLE_LABELS.items()}
+    rows = store.query(
+        """SELECT m.member_id, m.name, m.role, m.lived_experience, m.voting, a.status
+           FROM member m
+           LEFT JOIN attendance a
+             ON a.member_id = m.member_id AND a.meeting_id = ? AND a.withdrawn_at IS NULL
+           WHERE m.board_id = ? AND m.withdrawn_at IS NULL AND m.start_date <= ?
+             AND (m.end_date IS NULL OR ? <= m.end_date)
+           ORDER BY m.role, m.name, m.member_id""",
+        [meeting["meeting_id"], meeting["board_id"], meeting["date"], meeting["date"]],
+    )
+
+    def role_label(row: dict[str, Any]) -> str:
+        return str(labels.get(row["role"], row["role"]))
+
+    return [
+        {
+            "Member": str(r["name"]) if names else role_label(r).capitalize(),
+            "Role": role_label(r),
+            "Lived experience": "yes"
+            if r["lived_experience"] or r["role"] in LIVED_EXPERIENCE_ROLES
+            else "no",
+            "Attendance": ATTENDANCE_WORDS.get(r["status"], "not recorded")
+            if r["status"]
+            else "not recorded",
+        }
+        for r in rows
+    ]

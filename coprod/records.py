@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
+from coprod.access import Action
 from coprod.interchange import (
     CsvWriter,
     ImportRejected,
@@ -227,6 +228,30 @@ def _fetch_where(cur: Any, entity: type[E], column: str, value: str) -> list[Sto
     )
     names = [d[0] for d in result.description]
     return [_stored(entity, names, row) for row in result.fetchall()]
+
+
+def board_of(cur: Any, record: Entity) -> str | None:
+    """The board a record belongs to (attendance through its meeting, involvement through its
+    decision); None when what it names does not exist (validation says so)."""
+    if isinstance(record, Attendance):
+        row = cur.execute(
+            "SELECT board_id FROM meeting WHERE meeting_id = ?", [record.meeting_id]
+        ).fetchone()
+        return str(row[0]) if row else None
+    if isinstance(record, Involvement):
+        row = cur.execute(
+            "SELECT board_id FROM decision WHERE decision_id = ?", [record.decision_id]
+        ).fetchone()
+        return str(row[0]) if row else None
+    board = getattr(record, "board_id", None)
+    return str(board) if board is not None else None
+
+
+def authorise(cur: Any, change: Change, action: Action, records: Iterable[Entity | None]) -> None:
+    """Refuse (``access.Forbidden``) unless the person changing may do ``action`` on the boards
+    of every record given: the new values and the stored ones, so nothing moves out of reach."""
+    boards = {b for r in records if r is not None and (b := board_of(cur, r)) is not None}
+    change.access.require(action, boards)
 
 
 def when(moment: dt.datetime) -> str:
@@ -468,6 +493,7 @@ def save(
     key = record.key_values()
     with store.transaction() as cur:
         current = _fetch(cur, entity, key)
+        authorise(cur, change, Action.record, [record, current.record if current else None])
         _check_version(what, current, expected_updated_at, allow_overwrite)
         if current is not None and current.withdrawn:
             assert current.withdrawn_at is not None
@@ -563,6 +589,7 @@ def withdraw(
         )
     with store.transaction() as cur:
         current = _live(cur, entity, parts)
+        authorise(cur, change, Action.record, [current.record])
         if expected_updated_at is not None:
             _check_version(what, current, expected_updated_at, False)
         if current.withdrawn:
@@ -599,6 +626,7 @@ def restore(
     what = entity.label
     with store.transaction() as cur:
         current = _live(cur, entity, parts)
+        authorise(cur, change, Action.record, [current.record])
         if expected_updated_at is not None:
             _check_version(what, current, expected_updated_at, False)
         if not current.withdrawn:
@@ -641,6 +669,7 @@ def attest(
     key = (involvement_id,)
     with store.transaction() as cur:
         current = _live(cur, Involvement, key)
+        authorise(cur, change, Action.attest, [current.record])
         if expected_updated_at is not None:
             _check_version("involvement", current, expected_updated_at, False)
         if current.withdrawn:
@@ -803,6 +832,10 @@ def save_attendance(
             raise RecordRejected(
                 what, [Problem(what, None, "meeting_id", f"no meeting has the id '{meeting_id}'")]
             )
+        owner = cur.execute(
+            "SELECT board_id FROM meeting WHERE meeting_id = ?", [meeting_id]
+        ).fetchone()
+        change.access.require(Action.record, [str(owner[0])] if owner else [])
         existing = {
             s.record.member_id: s for s in _fetch_where(cur, Attendance, "meeting_id", meeting_id)
         }
@@ -868,6 +901,9 @@ def save_response(
         existing = {
             s.record.item: s for s in _fetch_where(cur, HealthCheck, "response_id", response_id)
         }
+        change.access.require(
+            Action.record, {board_id, *(s.record.board_id for s in existing.values())}
+        )
         if expected is None and existing and not allow_overwrite:
             first = min(existing.values(), key=lambda s: s.created_at)
             raise ConflictError(
@@ -975,13 +1011,19 @@ def audit_trail(
     record_key: KeyLike | None = None,
     limit: int | None = None,
     newest_first: bool = True,
+    boards: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit entries, filtered, newest first; each with ``changes``: (field, before, after).
 
     ``since`` and ``until`` are inclusive; a date ``until`` means the end of that day.
+    ``boards`` keeps only entries about records of those boards (attendance through its
+    meeting, involvement through its decision); users and settings belong to no board.
     """
     clauses: list[str] = []
     params: list[Any] = []
+    if boards is not None:
+        clauses.append(f"list_contains(?, {_ENTRY_BOARD})")
+        params.append(sorted(boards))
     if entity is not None:
         clauses.append("entity = ?")
         params.append(entity if isinstance(entity, str) else entity.table)
@@ -1014,6 +1056,14 @@ def audit_trail(
     )
     return [_entry(row) for row in rows]
 
+
+# The board an audit entry is about, from the values it recorded.
+_ENTRY_BOARD = """coalesce(
+    json_extract_string(coalesce(after, before), '$.board_id'),
+    (SELECT m.board_id FROM meeting m
+     WHERE m.meeting_id = json_extract_string(coalesce(after, before), '$.meeting_id')),
+    (SELECT d.board_id FROM decision d
+     WHERE d.decision_id = json_extract_string(coalesce(after, before), '$.decision_id')))"""
 
 AUDIT_CSV_COLUMNS = (
     "audit_id",

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from coprod.access import SYSTEM, Access
 from coprod.settings import store_location
 
 AUDIT = """
@@ -176,6 +177,20 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (board_id, item)
         )""",
     ],
+    [
+        # People who may sign in, with their role and boards (see coprod.access). The identity
+        # is the lower-cased email address the identity provider vouches for. boards is '*'
+        # for every board, else board ids separated by ';'. Removing a person withdraws them.
+        f"""CREATE TABLE app_user (
+            identity VARCHAR NOT NULL PRIMARY KEY,
+            name VARCHAR,
+            role VARCHAR NOT NULL,
+            boards VARCHAR NOT NULL,
+            {AUDIT}
+        )""",
+        # Whether visitors who are not signed in see the public view (when sign-in is on).
+        "INSERT INTO store_meta VALUES ('public_view', 'on')",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -201,6 +216,8 @@ class Change:
 
     actor: str
     source: str  # form, import or cli
+    # What the person making the change may do: every writer checks it before it writes.
+    access: Access = SYSTEM
 
 
 class Store:

@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 
-ui.current()
+ui.current(None)
 
 st.title("Accessibility statement")
 st.markdown(

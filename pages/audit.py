@@ -10,21 +10,27 @@ import streamlit as st
 
 import ui
 from coprod import records
+from coprod.access import Action
 from coprod.models import ENTITIES
 from coprod.views import plural
 
-ui.current()
+frame = ui.current(Action.audit)
 db = ui.store()
 
 st.title("Audit trail")
 st.markdown(
     "Every change made to the records, newest first. Nothing is ever deleted: withdrawn "
     "records and their reasons are here too."
+    + (
+        ""
+        if frame.access.every_board
+        else f" You see the changes to the records of your boards ({frame.access.scope_text()})."
+    )
 )
 left, middle, right = st.columns(3)
 entity = left.selectbox(
     "Kind of record",
-    options=[None, *(e.table for e in ENTITIES)],
+    options=[None, *(e.table for e in ENTITIES), "health_check_item", "user", "setting"],
     format_func=lambda t: "Any" if t is None else t.replace("_", " "),
     key="audit_entity",
 )
@@ -58,6 +64,8 @@ rows = records.audit_trail(
     since=since if isinstance(since, dt.date) else None,
     record_key=record_key.strip() or None,
     limit=None,
+    # Someone who works on some boards sees the changes to those boards' records only.
+    boards=None if frame.access.every_board else frame.board_ids,
 )
 if who.strip():
     rows = [r for r in rows if who.strip().lower() in str(r["actor"]).lower()]

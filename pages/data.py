@@ -7,12 +7,13 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from coprod.access import Action
 from coprod.archive import export_archive, problems_csv, read_uploads
 from coprod.interchange import FILE_ORDER, ImportRejected, import_sheets
 from coprod.models import ENTITIES
 from coprod.views import plural
 
-ui.current()
+frame = ui.current(Action.export)
 db = ui.store()
 
 st.title("Import and export")
@@ -23,6 +24,11 @@ st.markdown(
     + ", ".join(f"`{name}.csv`" for name in FILE_ORDER)
     + ") or one `.xlsx` workbook with a sheet per file. Nothing is written until you commit, and "
     "an import with any problem writes nothing at all."
+    + (
+        ""
+        if frame.access.every_board
+        else f" You may import records of your boards only ({frame.access.scope_text()})."
+    )
 )
 round_ = st.session_state.setdefault("import_round", 0)
 uploads = st.file_uploader(
@@ -35,7 +41,7 @@ if uploads:
     files = [(u.name, u.getvalue()) for u in uploads]
     try:
         sheets = read_uploads(files)
-        preview = import_sheets(db, sheets, ui.change("import"), dry_run=True)
+        preview = import_sheets(db, sheets, ui.change(frame.access, "import"), dry_run=True)
     except ImportRejected as rejected:
         problems = rejected.problems
         st.error(
@@ -74,7 +80,7 @@ if uploads:
         st.table(changes.set_index("Records"))
         if st.button("Commit the import", type="primary", key="commit_import"):
             try:
-                done = import_sheets(db, sheets, ui.change("import"))
+                done = import_sheets(db, sheets, ui.change(frame.access, "import"))
             except ImportRejected as rejected:
                 st.error(f"The import was rejected and nothing was written: {rejected.problems[0]}")
             else:
@@ -90,6 +96,13 @@ st.markdown(
     "Download every record in the import format, to keep, to analyse or to load into another "
     "store. Withdrawn records are left out unless a record in the download still names them."
 )
+if not frame.access.every_board:
+    st.info(
+        "The download holds every board's records, so it needs access to every board. An "
+        "admin can export it for you.",
+        icon=":material/lock:",
+    )
+    st.stop()
 formats = {
     "csv": "CSV files (zip)",
     "xlsx": "Excel workbook (.xlsx)",
@@ -97,5 +110,5 @@ formats = {
 }
 chosen = st.radio("Format", options=list(formats), format_func=formats.__getitem__, horizontal=True)
 if st.button("Prepare the download", key="prepare_export"):
-    name, data = export_archive(db, chosen)
+    name, data = export_archive(db, chosen, access=frame.access)
     st.download_button(f"Download {name}", data=data, file_name=name, key="download_export")

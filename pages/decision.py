@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from coprod import records
+from coprod.access import Action, Forbidden
 from coprod.charts import decision_timeline_chart
 from coprod.models import Attestation, Decision, Involvement
 from coprod.rules import RULES_BY_CODE
@@ -116,9 +117,9 @@ def _attest(inv: dict[str, Any]) -> None:
                     inv["involvement_id"],
                     Attestation(choice),
                     note.strip() or None,
-                    ui.change(),
+                    ui.change(frame.access),
                 )
-            except (records.RecordsError, records.RecordRejected) as exc:
+            except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
                 st.session_state["story_flash"] = (
@@ -156,10 +157,18 @@ for inv in story["involvements"]:
             "Told the result": long_date(inv["feedback_on"]),
             "What changed because of it": inv["influence"] or "not recorded",
             "Attestation": inv["attestation"]
-            + (f": {inv['attestation_note']}" if inv["attestation_note"] else ""),
+            + (
+                f": {inv['attestation_note']}"
+                if inv["attestation_note"] and frame.access.names_visible
+                else ""
+            ),
         }
         st.table(pd.DataFrame(list(details.items()), columns=["", "Value"]).set_index(""))
-        _attest(inv)
+        if frame.access.may(Action.attest, decision["board_id"]):
+            _attest(inv)
+
+if not frame.access.may(Action.read_records, decision["board_id"]):
+    st.stop()  # the public view: no notes, no names of who changed what
 
 st.header("History")
 changes = records.history(ui.store(), Decision, decision_id)

@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from coprod.glossary import GLOSSARY
 
-ui.current()
+ui.current(None)
 
 st.title("Glossary")
 st.markdown("What the words used in coprod mean, in simple language.")

@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from coprod import healthcheck as hc
+from coprod.access import Action, Forbidden
 from coprod.charts import item_trend_chart, side_gap_chart
 from coprod.rules import RULES_BY_CODE
 from coprod.views import long_date, plain
@@ -139,40 +140,49 @@ st.markdown(
     "are listed by their id."
 )
 st.table(hc.bank_table(db, str(board_id)).set_index("Item"))
-with st.form("add_health_check_item", clear_on_submit=False):
-    st.markdown(f"**Add an item** — every addition is kept in the audit trail as {ui.actor()}.")
-    scope = st.radio(
-        "Who asks it",
-        options=["board", "every"],
-        format_func={"board": f"{board_name} only", "every": "Every board"}.__getitem__,
-        horizontal=True,
-        key="new_item_scope",
+if frame.access.may(Action.record, str(board_id)):
+    with st.form("add_health_check_item", clear_on_submit=False):
+        st.markdown(
+            "**Add an item** — every addition is kept in the audit trail as "
+            f"{plain(frame.access.identity)}."
+        )
+        scope = st.radio(
+            "Who asks it",
+            options=["board", "every"],
+            format_func={"board": f"{board_name} only", "every": "Every board"}.__getitem__,
+            horizontal=True,
+            key="new_item_scope",
+        )
+        new_item = st.text_input(
+            "Item id *",
+            key="new_item_id",
+            help="Lower-case letters, digits and underscores, for example good_communication.",
+            max_chars=64,
+        )
+        new_statement = st.text_area(
+            "Statement *",
+            key="new_item_statement",
+            help="What respondents agree or disagree with, from 1 (strongly disagree) to 5 "
+            "(strongly agree).",
+        )
+        if st.form_submit_button("Add the item", type="primary"):
+            try:
+                added = hc.add_item(
+                    db,
+                    str(board_id) if scope == "board" else None,
+                    new_item,
+                    new_statement,
+                    ui.change(frame.access),
+                )
+            except (hc.ItemBankError, Forbidden) as problem:
+                st.error(f"The item was not added: {problem}", icon=":material/error:")
+            else:
+                where = f"{board_name}'s bank" if added.board_specific else "every board's bank"
+                st.session_state["health_check_flash"] = f"Added “{added.item}” to {where}."
+                st.rerun()
+if frame.access.may(Action.record, str(board_id)):
+    st.page_link(
+        "pages/record.py",
+        label="Record a health-check response",
+        icon=":material/edit_note:",
     )
-    new_item = st.text_input(
-        "Item id *",
-        key="new_item_id",
-        help="Lower-case letters, digits and underscores, for example good_communication.",
-        max_chars=64,
-    )
-    new_statement = st.text_area(
-        "Statement *",
-        key="new_item_statement",
-        help="What respondents agree or disagree with, from 1 (strongly disagree) to 5 "
-        "(strongly agree).",
-    )
-    if st.form_submit_button("Add the item", type="primary"):
-        try:
-            added = hc.add_item(
-                db,
-                str(board_id) if scope == "board" else None,
-                new_item,
-                new_statement,
-                ui.change(),
-            )
-        except hc.ItemBankError as problem:
-            st.error(f"The item was not added: {problem}", icon=":material/error:")
-        else:
-            where = f"{board_name}'s bank" if added.board_specific else "every board's bank"
-            st.session_state["health_check_flash"] = f"Added “{added.item}” to {where}."
-            st.rerun()
-st.page_link("pages/record.py", label="Record a health-check response", icon=":material/edit_note:")

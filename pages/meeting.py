@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
-from coprod.meeting import agenda, default_meeting, meetings, signal_titles
+from coprod.access import Action
+from coprod.meeting import agenda, at_the_table, default_meeting, meetings, signal_titles
 from coprod.views import long_date, plain, plural
 
 frame = ui.current()
@@ -64,6 +66,14 @@ if board_agenda.at_risk:
         + ". The options are fixed and nobody who uses services has been involved.",
         icon=":material/warning:",
     )
+with st.expander("Who is at the table"):
+    seats = at_the_table(
+        db, meeting, names=frame.access.may(Action.read_records, meeting["board_id"])
+    )
+    if seats:
+        st.table(pd.DataFrame(seats).set_index("Member"))
+    else:
+        st.markdown("No members are recorded for this board on this date.")
 if not board_agenda.items:
     st.info("No decisions are recorded for this meeting.")
 

@@ -9,7 +9,7 @@ import ui
 from coprod.rules import CATEGORIES, CATEGORY_ORDER, RULES
 from coprod.views import CATEGORY_LABELS
 
-frame = ui.current()
+frame = ui.current(None)
 
 st.title("How decisions are judged")
 st.markdown(

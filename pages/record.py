@@ -12,6 +12,7 @@ import streamlit as st
 import ui
 from coprod import healthcheck as hc
 from coprod import records
+from coprod.access import Action, Forbidden
 from coprod.forms import FORMS, FieldSpec
 from coprod.models import (
     AccessibleFormat,
@@ -28,7 +29,7 @@ from coprod.models import (
 )
 from coprod.views import long_date, plain
 
-frame = ui.current()
+frame = ui.current(Action.record)
 db = ui.store()
 
 KINDS: dict[str, type[Entity]] = {
@@ -52,8 +53,8 @@ NEW = "__new__"
 st.title("Record")
 st.markdown(
     "Add or correct what the rules read. Every change is kept in the audit trail with your "
-    f"name (**{ui.actor()}**), and nothing is ever deleted: a record can be withdrawn with a "
-    "reason, and restored."
+    f"name (**{plain(frame.access.identity)}**), and nothing is ever deleted: a record can be "
+    "withdrawn with a reason, and restored."
 )
 if flash := st.session_state.pop("record_flash", None):
     st.success(flash, icon=":material/check_circle:")
@@ -204,8 +205,10 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
         )
         if st.button("Restore this record", key=f"restore_{entity.table}"):
             try:
-                records.restore(db, entity, key, ui.change(), expected_updated_at=stored.updated_at)
-            except (records.RecordsError, records.RecordRejected) as exc:
+                records.restore(
+                    db, entity, key, ui.change(frame.access), expected_updated_at=stored.updated_at
+                )
+            except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
                 st.error(str(exc))
             else:
                 st.session_state["record_flash"] = "Restored: it counts again."
@@ -221,9 +224,14 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
             if st.form_submit_button("Withdraw"):
                 try:
                     records.withdraw(
-                        db, entity, key, reason, ui.change(), expected_updated_at=stored.updated_at
+                        db,
+                        entity,
+                        key,
+                        reason,
+                        ui.change(frame.access),
+                        expected_updated_at=stored.updated_at,
                     )
-                except (records.RecordsError, records.RecordRejected) as exc:
+                except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
                     st.error(str(exc))
                 else:
                     st.session_state["record_flash"] = "Withdrawn. It no longer counts."
@@ -276,10 +284,13 @@ def _record_form(stored: records.Stored[Any] | None) -> None:
         values["attestation_note"] = stored.record.attestation_note
     try:
         record = records.parse(entity, values)
-        result = records.save(db, record, ui.change(), expected_updated_at=opened)
+        result = records.save(db, record, ui.change(frame.access), expected_updated_at=opened)
     except records.RecordRejected as rejected:
         st.session_state[f"errors_{form_id}"] = rejected.fields
         st.rerun()
+    except Forbidden as exc:
+        st.error(str(exc), icon=":material/lock:")
+        return
     except records.RecordsError as exc:
         st.error(str(exc), icon=":material/sync_problem:")
         st.button(
@@ -337,10 +348,10 @@ def _attendance(meeting: Meeting) -> None:
                     db,
                     meeting.meeting_id,
                     chosen,
-                    ui.change(),
+                    ui.change(frame.access),
                     expected={k: v.updated_at for k, v in seats.items()},
                 )
-            except records.RecordsError as exc:
+            except (records.RecordsError, Forbidden) as exc:
                 st.error(str(exc))
             except records.RecordRejected as rejected:
                 st.error(str(rejected))
@@ -400,11 +411,11 @@ def _health_check_form() -> None:
                     RespondentGroup(group),
                     scores,
                     comments,
-                    ui.change(),
+                    ui.change(frame.access),
                 )
             except records.RecordRejected as rejected:
                 st.error(str(rejected))
-            except records.RecordsError as exc:
+            except (records.RecordsError, Forbidden) as exc:
                 st.error(str(exc))
             else:
                 board_name = board_names.get(str(board_id), str(board_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from coprod.access import Action
 from coprod.evidence import evidence_pack
 from coprod.report import ReportError, board_report
 from coprod.store import StoreError
@@ -42,6 +43,9 @@ if st.button("Prepare the report", type="primary", key="prepare_report"):
             key="download_report",
         )
 
+if not frame.access.may(Action.evidence, str(board_id)):
+    st.stop()  # evidence packs hold named records: auditors and admins only
+
 st.header("Evidence pack")
 st.markdown(
     "For a Disabled People's Organisation's audit: one zip for the board and period above with "
@@ -50,7 +54,14 @@ st.markdown(
 )
 if st.button("Prepare the evidence pack", key="prepare_evidence"):
     try:
-        pack = evidence_pack(db, str(board_id), frame.period.start, frame.period.end, frame.as_of)
+        pack = evidence_pack(
+            db,
+            str(board_id),
+            frame.period.start,
+            frame.period.end,
+            frame.as_of,
+            access=frame.access,
+        )
     except StoreError as exc:
         st.error(str(exc))
     else:
