@@ -11,12 +11,12 @@ import pytest
 from builders import D, Dataset
 
 from coprod import records, users
-from coprod.access import Access, Forbidden, Role, parse_boards
+from coprod.access import Access, Action, Forbidden, Role, parse_boards
 from coprod.archive import export_archive
 from coprod.evidence import evidence_pack
 from coprod.healthcheck import add_item
 from coprod.interchange import ImportRejected, import_sheets
-from coprod.models import Attestation, Decision, RespondentGroup
+from coprod.models import AttendanceStatus, Attestation, Decision, RespondentGroup
 from coprod.store import Change, Store
 
 
@@ -104,7 +104,7 @@ def test_withdraw_restore_attendance_and_responses_check_the_board(two_boards: S
     with pytest.raises(Forbidden):
         records.withdraw(two_boards, Decision, "d2", "wrong board", EDITOR_B1)
     with pytest.raises(Forbidden):
-        records.save_attendance(two_boards, "m2", {"mem2": "present"}, EDITOR_B1)
+        records.save_attendance(two_boards, "m2", {"mem2": AttendanceStatus.present}, EDITOR_B1)
     with pytest.raises(Forbidden):
         records.save_response(
             two_boards, "r9", "b2", D(2024, 6, 1), RespondentGroup.professional,
@@ -116,7 +116,7 @@ def test_withdraw_restore_attendance_and_responses_check_the_board(two_boards: S
         add_item(two_boards, None, "listening", "We are listened to.", EDITOR_B1)
     assert trail_size(two_boards) == before
     # Their own board: allowed.
-    records.save_attendance(two_boards, "m1", {"mem1": "present"}, EDITOR_B1)
+    records.save_attendance(two_boards, "m1", {"mem1": AttendanceStatus.present}, EDITOR_B1)
     records.withdraw(two_boards, Decision, "d1", "recorded twice", EDITOR_B1)
     records.restore(two_boards, Decision, "d1", EDITOR_B1)
 
@@ -196,7 +196,7 @@ def test_evidence_packs_and_exports_check_the_reader(two_boards: Store) -> None:
 
 
 def test_the_audit_trail_can_be_kept_to_some_boards(two_boards: Store) -> None:
-    records.save_attendance(two_boards, "m1", {"mem1": "present"}, EDITOR_B1)
+    records.save_attendance(two_boards, "m1", {"mem1": AttendanceStatus.present}, EDITOR_B1)
     mine = records.audit_trail(two_boards, boards=["b1"])
     keys = {(e["entity"], e["record_key"]) for e in mine}
     assert ("decision", "d1") in keys
@@ -216,7 +216,7 @@ def test_an_admin_gives_and_takes_roles_and_every_change_is_audited(two_boards: 
     )
     assert action == "created"
     assert saved.identity == "alex@example.org"
-    assert saved.access().may_all(users.Action.attest, ["b1", "b2"])
+    assert saved.access().may_all(Action.attest, ["b1", "b2"])
     users.save_user(two_boards, "alex@example.org", "member", "b1", ADMIN)
     found = users.find(two_boards, "ALEX@example.org")
     assert found is not None
@@ -264,7 +264,7 @@ def test_board_lists_read_as_typed() -> None:
     assert parse_boards("b1; b2,b3") == frozenset({"b1", "b2", "b3"})
     assert parse_boards("") == frozenset()  # nothing is no board, never every board
     nobody = Access("x@example.org", Role.member, frozenset())
-    assert not nobody.may(users.Action.read_records, "b1")
+    assert not nobody.may(Action.read_records, "b1")
 
 
 def test_the_command_line_says_it_is_the_administrators_tool(tmp_path: object) -> None:
