@@ -128,7 +128,8 @@ def viewer() -> Access | None:
         return PUBLIC
     email = str(st.user.get("email") or "")
     name = st.user.get("name")
-    user = users.find(store(), email) if email else None
+    verified = st.user.get("email_verified") not in (False, "false")
+    user = users.find(store(), email) if email and verified else None
     if user is not None:
         found = user.access()
         return Access(

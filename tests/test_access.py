@@ -303,3 +303,15 @@ def test_the_command_line_manages_users(tmp_path: object) -> None:
     removed = run("remove", "kim@example.org", "--reason", "moved on")
     assert removed.returncode == 0
     assert "Nobody has been given a role yet" in run("list").stdout
+
+
+def test_no_secrets_file_is_committed_and_git_ignores_one() -> None:
+    from coprod.settings import PROJECT_ROOT
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    tracked = git("ls-files").stdout.split()
+    assert tracked, "the project is a git checkout"
+    assert not [f for f in tracked if f.endswith("secrets.toml")]
+    assert git("check-ignore", "-q", ".streamlit/secrets.toml").returncode == 0
