@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
+
+import pyarrow as pa
 
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Store
@@ -527,9 +530,11 @@ WHERE NOT EXISTS (
 """
 
 # Health-check scores per check, item and side, counting respondents (not rows).
+# One row per answer: (response_id, item) is the table's key, so within one item counting
+# rows counts respondents (no DISTINCT needed).
 _HC_SCORES = """
 hc AS (
-    SELECT * FROM health_check
+    SELECT board_id, check_date, item, respondent_group, score FROM health_check
     WHERE withdrawn_at IS NULL AND check_date <= $as_of
       AND ($boards IS NULL OR list_contains($boards, board_id))
 )
@@ -540,9 +545,9 @@ HC_GAP = f"""
 WITH {_HC_SCORES},
 sides AS (
     SELECT board_id, check_date, item,
-           count(DISTINCT response_id) FILTER (WHERE respondent_group = 'professional') AS n_pro,
+           count(*) FILTER (WHERE respondent_group = 'professional') AS n_pro,
            sum(score) FILTER (WHERE respondent_group = 'professional') AS sum_pro,
-           count(DISTINCT response_id) FILTER (
+           count(*) FILTER (
                WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS n_le,
            sum(score) FILTER (
                WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS sum_le
@@ -573,7 +578,7 @@ previous AS (
     FROM checks
 ),
 item_means AS (
-    SELECT board_id, check_date, item, count(DISTINCT response_id) AS n, sum(score) AS total
+    SELECT board_id, check_date, item, count(*) AS n, sum(score) AS total
     FROM hc GROUP BY ALL
 )
 SELECT 'HC-DECLINE' AS code, p.board_id, NULL::VARCHAR AS decision_id,
@@ -622,10 +627,25 @@ _SEVERITY_RANK = (
 
 @dataclass
 class CheckResult:
+    """A check's decisions and findings, held as Arrow tables straight from DuckDB.
+
+    ``decisions`` and ``findings`` give the same rows as dicts, made on first use: at national
+    scale turning 300,000 rows into Python objects costs more than the rules themselves, and
+    the dashboard's tables are built from the Arrow tables without it.
+    """
+
     as_of: dt.date
     thresholds: Thresholds
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    decision_table: pa.Table = field(default_factory=lambda: pa.table({}))
+    finding_table: pa.Table = field(default_factory=lambda: pa.table({}))
+
+    @cached_property
+    def decisions(self) -> list[dict[str, Any]]:
+        return list(self.decision_table.to_pylist())
+
+    @cached_property
+    def findings(self) -> list[dict[str, Any]]:
+        return list(self.finding_table.to_pylist())
 
     def to_json(self) -> dict[str, Any]:
         """The JSON of ``coprod check --format json`` (DOMAIN.md, command line)."""
@@ -706,9 +726,16 @@ def run_check(
     severity = (
         "CASE code " + " ".join(f"WHEN '{r.code}' THEN '{r.severity}'" for r in RULES) + " END"
     )
+    principle = (
+        "CASE code "
+        + " ".join(
+            f"WHEN '{r.code}' THEN '{r.principle.replace(chr(39), chr(39) * 2)}'" for r in RULES
+        )
+        + " END"
+    )
     ordered = f"""
         SELECT code, {severity} AS severity, board_id, decision_id, meeting_id, item,
-               check_date, role, period_date, message
+               check_date, role, period_date, message, {principle} AS principle
         FROM ({finding_sql})
         ORDER BY {_SEVERITY_RANK.replace("severity", severity)}, board_id, code,
                  decision_id NULLS LAST, meeting_id NULLS LAST, item NULLS LAST,
@@ -717,17 +744,10 @@ def run_check(
     with store.cursor() as cur:
         cur.execute(facts_sql, _used(facts_sql, params))
         try:
-            decisions = cur.execute(
+            result.decision_table = cur.execute(
                 "SELECT * FROM _facts ORDER BY board_id, identified_on, decision_id"
-            )
-            names = [c[0] for c in decisions.description or []]
-            result.decisions = [dict(zip(names, row, strict=True)) for row in decisions.fetchall()]
-            findings = cur.execute(ordered, _used(ordered, params))
-            names = [c[0] for c in findings.description or []]
-            for row in findings.fetchall():
-                finding = dict(zip(names, row, strict=True))
-                finding["principle"] = RULES_BY_CODE[finding["code"]].principle
-                result.findings.append(finding)
+            ).to_arrow_table()
+            result.finding_table = cur.execute(ordered, _used(ordered, params)).to_arrow_table()
         finally:
             cur.execute("DROP TABLE IF EXISTS _facts")
     return result
