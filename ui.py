@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +21,8 @@ from coprod.rules import CheckResult, run_check
 from coprod.settings import DEMO_DIR, store_location
 from coprod.store import Change, Store, StoreError, current_user
 from coprod.views import Period, boards, decisions_frame, findings_frame, in_period, plain
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,6 +47,46 @@ def _check(location: str, version: int, as_of: dt.date, boards: tuple[str, ...])
     # interactions reuse the result and its tables.
     result = run_check(_open_store(location), as_of, boards=list(boards) or None)
     return Checked(result, decisions_frame(result), findings_frame(result))
+
+
+def _memo_key(value: object) -> object:
+    """What identifies an argument of a memoised function: a check result by what it checked."""
+    if isinstance(value, Store):
+        return ("store", value.location)
+    if isinstance(value, CheckResult):
+        return ("check", value.as_of, value.thresholds, value.boards)
+    if isinstance(value, list | tuple):
+        return tuple(_memo_key(v) for v in value)
+    return value
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _memo(
+    key: tuple[object, ...],
+    _fn: Callable[..., object],
+    _args: tuple[object, ...],
+    _kwargs: dict[str, object],
+) -> object:
+    return _fn(*_args, **_kwargs)
+
+
+def memo(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``fn(*args, **kwargs)``, computed once per data version and shared by every session.
+
+    For the pages' heavier queries: any write bumps the store's data version, so the next
+    rerun computes afresh; widget interactions reuse the result (a copy, so a page may change
+    what it gets). Arguments must be what identifies the result: plain values, the store, or a
+    check result."""
+    db = store()
+    key = (
+        fn.__module__,
+        fn.__qualname__,
+        db.location,
+        db.data_version(),
+        _memo_key(args),
+        tuple(sorted((k, _memo_key(v)) for k, v in kwargs.items())),
+    )
+    return cast(T, _memo(key, fn, args, kwargs))
 
 
 @dataclass(frozen=True)

@@ -999,26 +999,18 @@ def _moment(value: dt.date | dt.datetime, *, end: bool) -> dt.datetime:
     return start + dt.timedelta(days=1) if end else start
 
 
-def audit_trail(
-    store: Store,
+def _audit_where(
     *,
     entity: type[Entity] | str | None = None,
     actor: str | None = None,
+    actor_contains: str | None = None,
     source: str | None = None,
     action: str | None = None,
     since: dt.date | dt.datetime | None = None,
     until: dt.date | dt.datetime | None = None,
     record_key: KeyLike | None = None,
-    limit: int | None = None,
-    newest_first: bool = True,
     boards: Iterable[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Audit entries, filtered, newest first; each with ``changes``: (field, before, after).
-
-    ``since`` and ``until`` are inclusive; a date ``until`` means the end of that day.
-    ``boards`` keeps only entries about records of those boards (attendance through its
-    meeting, involvement through its decision); users and settings belong to no board.
-    """
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if boards is not None:
@@ -1031,6 +1023,9 @@ def audit_trail(
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if actor_contains:
+        clauses.append("contains(lower(actor), lower(?))")
+        params.append(actor_contains)
     if record_key is not None:
         clauses.append("record_key = ?")
         params.append(record_key if isinstance(record_key, str) else _record_key(record_key))
@@ -1043,7 +1038,24 @@ def audit_trail(
         else:
             clauses.append("changed_at < ?")
         params.append(_moment(until, end=True))
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def audit_trail(
+    store: Store,
+    *,
+    limit: int | None = None,
+    newest_first: bool = True,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """Audit entries, filtered, newest first; each with ``changes``: (field, before, after).
+
+    Filters: ``entity``, ``actor`` (exactly), ``actor_contains`` (any case), ``source``,
+    ``action``, ``record_key``, ``since`` and ``until`` (inclusive; a date ``until`` means the
+    end of that day), and ``boards``: only entries about records of those boards (attendance
+    through its meeting, involvement through its decision; users and settings belong to none).
+    """
+    where, params = _audit_where(**filters)
     order = "DESC" if newest_first else "ASC"
     tail = ""
     if limit is not None:
@@ -1055,6 +1067,14 @@ def audit_trail(
         params,
     )
     return [_entry(row) for row in rows]
+
+
+def audit_count(store: Store, **filters: Any) -> int:
+    """How many audit entries match the filters of ``audit_trail``."""
+    where, params = _audit_where(**filters)
+    with store.cursor() as cur:
+        row = cur.execute(f"SELECT count(*) FROM audit_log {where}", params).fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
 
 
 # The board an audit entry is about, from the values it recorded.

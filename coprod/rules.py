@@ -636,6 +636,7 @@ class CheckResult:
 
     as_of: dt.date
     thresholds: Thresholds
+    boards: tuple[str, ...] = ()  # the boards checked; () for every board
     decision_table: pa.Table = field(default_factory=lambda: pa.table({}))
     finding_table: pa.Table = field(default_factory=lambda: pa.table({}))
 
@@ -708,7 +709,7 @@ def run_check(
     """Every decision's category and tick-box verdict, and every finding, as of a date."""
     as_of = as_of or dt.date.today()
     params = _params(as_of, thresholds, boards)
-    result = CheckResult(as_of=as_of, thresholds=thresholds)
+    result = CheckResult(as_of=as_of, thresholds=thresholds, boards=tuple(sorted(boards or ())))
     facts_sql = "CREATE OR REPLACE TEMP TABLE _facts AS " + DECISION_FACTS.replace(
         "$boards", "CAST($boards AS VARCHAR[])"
     )

@@ -4,6 +4,7 @@ whether it came from a form, an import or the command line. Filterable and expor
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -56,23 +57,22 @@ who = left.text_input("Who (name contains)", key="audit_actor")
 record_key = middle.text_input("Record id", key="audit_record")
 since = right.date_input("Since", value=None, format="DD/MM/YYYY", key="audit_since")
 
-rows = records.audit_trail(
-    db,
-    entity=entity,
-    source=source,
-    action=action,
-    since=since if isinstance(since, dt.date) else None,
-    record_key=record_key.strip() or None,
-    limit=None,
+SHOWN = 2000
+filters: dict[str, Any] = {
+    "entity": entity,
+    "source": source,
+    "action": action,
+    "since": since if isinstance(since, dt.date) else None,
+    "record_key": record_key.strip() or None,
+    "actor_contains": who.strip() or None,
     # Someone who works on some boards sees the changes to those boards' records only.
-    boards=None if frame.access.every_board else frame.board_ids,
-)
-if who.strip():
-    rows = [r for r in rows if who.strip().lower() in str(r["actor"]).lower()]
+    "boards": None if frame.access.every_board else frame.board_ids,
+}
+total = records.audit_count(db, **filters)
+rows = records.audit_trail(db, limit=SHOWN, **filters)
 
-st.markdown(f"{plural(len(rows), 'change')} match.")
+st.markdown(f"{plural(total, 'change')} match.")
 if rows:
-    shown = rows[:2000]
     table = pd.DataFrame(
         [
             {
@@ -83,7 +83,7 @@ if rows:
                 "Change": r["action"],
                 "What changed": records.describe_changes(r["changes"]),
             }
-            for r in shown
+            for r in rows
         ]
     )
     if ui.simple_table_toggle("audit"):
@@ -93,11 +93,12 @@ if rows:
         hide_index=True,
         column_config={"When": st.column_config.DatetimeColumn("When", format="D MMM YYYY HH:mm")},
     )
-    if len(rows) > len(shown):
-        st.markdown(f"Showing the newest {len(shown)}; the download holds all {len(rows)}.")
+    if total > len(rows):
+        st.markdown(f"Showing the newest {len(rows)}; the download holds all {total}.")
     st.download_button(
         "Download these changes (CSV)",
-        data=records.audit_trail_csv(rows),
+        # Made when the button is pressed, not on every rerun: it can hold every change.
+        data=lambda: records.audit_trail_csv(records.audit_trail(db, **filters)),
         file_name="coprod-audit-trail.csv",
         mime="text/csv",
     )

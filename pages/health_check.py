@@ -19,10 +19,10 @@ db = ui.store()
 thresholds = frame.result.thresholds
 few = hc.suppressed_text(thresholds)
 
-trends = hc.item_trends(
-    db, frame.board_ids, frame.as_of, period=frame.period, thresholds=thresholds
+trends = ui.memo(
+    hc.item_trends, db, frame.board_ids, frame.as_of, period=frame.period, thresholds=thresholds
 )
-latest = hc.latest_checks(db, frame.board_ids, frame.result, thresholds=thresholds)
+latest = ui.memo(hc.latest_checks, db, frame.board_ids, frame.result, thresholds=thresholds)
 
 st.title("Health-checks")
 if flash := st.session_state.pop("health_check_flash", None):

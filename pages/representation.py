@@ -15,8 +15,8 @@ from coprod.views import long_date, plain, plural
 frame = ui.current()
 db = ui.store()
 
-meetings = rep.meetings_at_the_table(db, frame.board_ids, frame.period, frame.as_of)
-decisions = rep.decision_voice(db, frame.result, frame.period)
+meetings = ui.memo(rep.meetings_at_the_table, db, frame.board_ids, frame.period, frame.as_of)
+decisions = ui.memo(rep.decision_voice, db, frame.result, frame.period)
 headline = rep.voice_headline(meetings, decisions)
 
 st.title("Representation")
@@ -45,11 +45,11 @@ st.markdown(
         f"*{rep.ROLE_GROUP_LABELS[g]}*: {rep.ROLE_GROUP_MEANINGS[g]}." for g in rep.ROLE_GROUPS
     )
 )
-attendance = rep.attendance_by_group(db, frame.board_ids, frame.as_of)
+attendance = ui.memo(rep.attendance_by_group, db, frame.board_ids, frame.as_of)
 ui.show_chart(attendance_chart(attendance, as_of=frame.as_of), key="attendance_by_group")
 
 st.header("Required members of the board")
-composition = rep.composition_over_time(db, frame.board_ids, frame.period, frame.as_of)
+composition = ui.memo(rep.composition_over_time, db, frame.board_ids, frame.period, frame.as_of)
 ijb = composition[composition["required_by_law"]]
 others = sorted(set(composition["board_id"]) - set(ijb["board_id"]))
 not_ijb = (
