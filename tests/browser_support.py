@@ -47,15 +47,29 @@ def demo_store(path: Path) -> Path:
 
 
 @contextmanager
-def serve(db: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port with COPROD_DB=db; yields its URL."""
-    port = free_port()
+def serve(
+    db: Path,
+    log_path: Path,
+    *,
+    port: int | None = None,
+    secrets: Path | None = None,
+    address: str = "127.0.0.1",
+) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port with COPROD_DB=db; yields its URL.
+
+    ``port``: serve on this port (say, one a secrets file's redirect_uri already names).
+    ``secrets``: a secrets.toml to read instead of the usual ones (``--secrets.files``), for
+    example one with an ``[auth]`` section. ``address``: what to bind, say "0.0.0.0" to take
+    connections from other machines; the URL yielded is always the loopback one."""
+    port = port or free_port()
     env = {**os.environ, "COPROD_DB": str(db)}
     command = [
         sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--server.address", address,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
+    if secrets is not None:
+        command += ["--secrets.files", str(secrets)]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -69,6 +83,8 @@ def serve(db: Path, log_path: Path) -> Iterator[str]:
                         if answer.status == 200:
                             break
                 except OSError:
+                    if process.poll() is not None:
+                        pytest.fail(f"streamlit run stopped: see {log_path}")
                     if time.monotonic() > deadline:
                         pytest.fail("streamlit run did not start within 60 s")
                     time.sleep(0.3)
