@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Store
@@ -648,36 +649,44 @@ class CheckResult:
     def findings(self) -> list[dict[str, Any]]:
         return list(self.finding_table.to_pylist())
 
+    def decision(self, decision_id: str) -> dict[str, Any] | None:
+        """One decision's verdict, without turning every decision into a dict."""
+        rows = _rows_where(self.decision_table, "decision_id", decision_id)
+        return rows[0] if rows else None
+
+    def findings_about(self, decision_id: str) -> list[dict[str, Any]]:
+        return _rows_where(self.finding_table, "decision_id", decision_id)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON of ``coprod check --format json`` (DOMAIN.md, command line)."""
+        decisions = _columns(
+            self.decision_table,
+            ["decision_id", "board_id", "first_involvement", "tick_box_suspect"],
+        )
+        findings = _columns(
+            self.finding_table,
+            ["code", "severity", "board_id", "decision_id", "meeting_id", "item", "role",
+             "check_date", "message", "principle"],
+        )  # fmt: skip
+        for f in findings:
+            f["check_date"] = f["check_date"].isoformat() if f["check_date"] else None
         return {
             "as_of": self.as_of.isoformat(),
             "thresholds": asdict(self.thresholds),
-            "decisions": [
-                {
-                    "decision_id": d["decision_id"],
-                    "board_id": d["board_id"],
-                    "first_involvement": d["first_involvement"],
-                    "tick_box_suspect": d["tick_box_suspect"],
-                }
-                for d in self.decisions
-            ],
-            "findings": [
-                {
-                    "code": f["code"],
-                    "severity": f["severity"],
-                    "board_id": f["board_id"],
-                    "decision_id": f["decision_id"],
-                    "meeting_id": f["meeting_id"],
-                    "item": f["item"],
-                    "role": f["role"],
-                    "check_date": f["check_date"].isoformat() if f["check_date"] else None,
-                    "message": f["message"],
-                    "principle": f["principle"],
-                }
-                for f in self.findings
-            ],
+            "decisions": decisions,
+            "findings": findings,
         }
+
+
+def _columns(table: pa.Table, names: list[str]) -> list[dict[str, Any]]:
+    return list(table.select(names).to_pylist()) if table.num_rows else []
+
+
+def _rows_where(table: pa.Table, column: str, value: str) -> list[dict[str, Any]]:
+    if table.num_rows == 0:
+        return []
+    mask = pc.equal(table[column], pa.scalar(value, table.schema.field(column).type))
+    return list(table.filter(pc.fill_null(mask, False)).to_pylist())
 
 
 def _params(as_of: dt.date, thresholds: Thresholds, boards: list[str] | None) -> dict[str, Any]:

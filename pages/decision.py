@@ -16,22 +16,51 @@ from coprod.rules import RULES_BY_CODE
 from coprod.views import CATEGORY_LABELS, decision_story, long_date, plain, story_sentence
 
 frame = ui.current()
-all_decisions = frame.result.decisions
-if not all_decisions:
+table = frame.checked.decisions
+if table.empty:
     st.title("Decision story")
     st.info("There are no decisions for the boards chosen.")
     st.stop()
 
-labels = {d["decision_id"]: f"{d['decision_id']} — {d['title']}" for d in all_decisions}
+SHOWN = 500
+ids = table["decision_id"]
 # The URL carries the decision (?decision=ID) so that a story can be linked to and bookmarked.
 # A new id in the URL (a link, a bookmark, the register) picks the decision; after that the
 # picker leads and the URL follows it.
 wanted = st.query_params.get("decision")
-if wanted in labels and wanted != st.session_state.get("_decision_in_url"):
+if wanted and wanted != st.session_state.get("_decision_in_url") and (ids == wanted).any():
     st.session_state["decision"] = wanted
+search = st.text_input(
+    "Find a decision",
+    key="decision_search",
+    placeholder="Its id or words from its title",
+    help="Narrows the list below. Leave empty to list the decisions in order.",
+)
+matches = table
+if search.strip():
+    words = search.strip()
+    matches = table[
+        ids.str.contains(words, case=False, regex=False)
+        | table["title"].str.contains(words, case=False, regex=False)
+    ]
+shown = matches.head(SHOWN)
+labels = dict(zip(shown["decision_id"], shown["decision_id"] + " — " + shown["title"], strict=True))
+current = st.session_state.get("decision")
+if current not in labels and (ids == current).any():
+    row = table[ids == current].iloc[0]
+    labels = {current: f"{current} — {row['title']}", **labels}
+if not labels:
+    st.title("Decision story")
+    st.info("No decision matches that search: try part of its id or another word of its title.")
+    st.stop()
 decision_id = st.selectbox(
     "Decision", options=list(labels), format_func=labels.__getitem__, key="decision"
 )
+if len(matches) > SHOWN:
+    st.caption(
+        f"The list shows {SHOWN} of {len(matches):,} decisions: type part of an id or title "
+        "above to find the others."
+    )
 st.query_params["decision"] = decision_id
 st.session_state["_decision_in_url"] = decision_id
 story = decision_story(ui.store(), decision_id, frame.result)
