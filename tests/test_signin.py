@@ -264,15 +264,6 @@ def test_an_address_with_no_role_sees_the_public_view(site: Site, page: Page) ->
     assert_no_exception(page)
 
 
-# app.py draws the shared frame unless `page.url_path` is "refused" or "sign-in", but Streamlit
-# gives the default page a url_path of "", and the sign-in page is the default (and only)
-# page: so the frame (public-view sidebar, board picker, demo notice) is drawn too, and its
-# Sign in button's key collides with the page's (StreamlitDuplicateElementKey).
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app.py draws the frame on the sign-in-only page (url_path of a default page is '')",
-)
 def test_with_the_public_view_off_a_visitor_sees_only_the_sign_in_page(
     provider: str, tmp_path: Path, page: Page
 ) -> None:
