@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -185,8 +186,11 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=8192)
 def normalise_token(value: str) -> str:
-    """``Co-design``, ``co design`` and ``CO_DESIGN`` all become ``co_design``."""
+    """``Co-design``, ``co design`` and ``CO_DESIGN`` all become ``co_design``.
+
+    Cached: an import meets the same few tokens hundreds of thousands of times."""
     token = re.sub(r"[\s\-]+", "_", value.strip().lower())
     return token.replace("'", "")
 
@@ -230,25 +234,32 @@ def _date(value: Any) -> Any:
             raise ValueError("must be a date without a time of day")
         return value.date()
     if isinstance(value, str):
-        try:
-            if _ISO.match(value):
-                return dt.date.fromisoformat(value)
-            uk = _UK.match(value)
-            if uk:
-                day, month, year = (int(g) for g in uk.groups())
-                return dt.date(year, month, day)
-            if (
-                len(value) > 10
-                and _ISO.match(value[:10])
-                and value[10:].strip(" T")
-                in (
-                    "00:00:00",
-                    "00:00",
-                )
-            ):
-                return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            raise ValueError(f"'{value}' is not a real calendar date") from None
+        return _date_text(value)
+    raise ValueError(f"'{value}' is not a date: use YYYY-MM-DD or DD/MM/YYYY")
+
+
+@lru_cache(maxsize=65536)
+def _date_text(value: str) -> dt.date:
+    """A typed date; cached, as an import reads the same dates many times."""
+    try:
+        if _ISO.match(value):
+            return dt.date.fromisoformat(value)
+        uk = _UK.match(value)
+        if uk:
+            day, month, year = (int(g) for g in uk.groups())
+            return dt.date(year, month, day)
+        if (
+            len(value) > 10
+            and _ISO.match(value[:10])
+            and value[10:].strip(" T")
+            in (
+                "00:00:00",
+                "00:00",
+            )
+        ):
+            return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"'{value}' is not a real calendar date") from None
     raise ValueError(f"'{value}' is not a date: use YYYY-MM-DD or DD/MM/YYYY")
 
 
@@ -274,10 +285,22 @@ def _format_set(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, str):
-        value = [part for part in value.split(";") if part.strip()]
+        return list(_format_text(value))
+    return _formats(value)
+
+
+@lru_cache(maxsize=4096)
+def _format_text(value: str) -> tuple[AccessibleFormat, ...]:
+    return tuple(_formats([part for part in value.split(";") if part.strip()]))
+
+
+_FORMAT_VALUES = frozenset(f.value for f in AccessibleFormat)
+
+
+def _formats(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         tokens = [normalise_token(str(v)) for v in value]
-        known = {f.value for f in AccessibleFormat}
+        known = _FORMAT_VALUES
         unknown = [t for t in tokens if t not in known]
         if unknown:
             raise ValueError(
