@@ -29,7 +29,7 @@ accessibility: $(STAMP)
 	$(BIN)/pytest tests/test_accessibility.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/check_speed.py --boards 200
+	$(BIN)/python bench/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,411 @@
+"""The national-scale benchmark: `make bench` runs it and writes docs/benchmarks.md.
+
+    .venv/bin/python bench/run.py [--boards 3 31 200 1000] [--out docs/benchmarks.md]
+                                  [--work bench/out] [--no-browser] [--no-load]
+
+For each number of boards N it generates `coprod demo --boards N` data (kept in bench/out/N/
+to reuse), then measures, each in a fresh process:
+
+- import: rows per second and peak memory of the importing process, against DuckDB's own
+  `read_csv` of the same files (the floor). Above 200 boards the files are imported in batches
+  of 200 boards, one after another in one process, as a national collection would be loaded.
+- the rule engine (`run_check`, every FTS, TB, REP and HC rule): cold (the first check after
+  opening the store) and warm (best of three), against one hand-written DuckDB query that
+  computes every decision's first-involvement category (the floor); and `coprod check
+  --format json` end to end.
+- every page's server-side render time with AppTest, first (caches empty) and repeated
+  (bench/pages.py);
+- the time in Chromium from navigation to the Overview being ready (bench/browser_ready.py);
+- at 200 boards, 10 browser sessions on the Overview and Decisions while an import runs
+  through the app (bench/load.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+BATCH = 200  # boards per import batch above this size
+
+FLOOR_QUERY = """
+WITH q AS (
+    SELECT decision_id, min(start_date) AS q FROM involvement
+    WHERE "group" IN ('people_who_use_services', 'carers', 'dpo')
+      AND level IN ('consult', 'engage', 'co_design', 'co_produce')
+      AND attestation <> 'disputed' AND start_date <= $as_of AND withdrawn_at IS NULL
+    GROUP BY decision_id
+)
+SELECT d.decision_id,
+    CASE
+        WHEN NOT affects_people_who_use_services THEN 'not_applicable'
+        WHEN q IS NULL AND decided_on <= $as_of THEN 'never'
+        WHEN q IS NULL THEN 'pending'
+        WHEN q >= decided_on THEN 'retrofitted'
+        WHEN q >= options_fixed_on THEN 'late'
+        WHEN q <= identified_on + 30 THEN 'from_start'
+        WHEN options_fixed_on IS NOT NULL THEN 'formative'
+        ELSE 'unknown'
+    END
+FROM decision d LEFT JOIN q USING (decision_id)
+WHERE d.withdrawn_at IS NULL
+"""
+
+# Each measurement runs in a child process so that memory and caches are its own.
+IMPORT_CODE = """
+import json, resource, sys, time
+from coprod.interchange import import_source
+from coprod.store import Change, Store
+rows = 0
+start = time.perf_counter()
+with Store(sys.argv[1]) as store:
+    for folder in sys.argv[2:]:
+        rows += import_source(store, folder, Change("bench", "cli")).total_rows
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+CHECK_CODE = """
+import json, sys, time
+from coprod.demo import DEMO_AS_OF
+from coprod.rules import run_check
+from coprod.store import Store
+start = time.perf_counter()
+store = Store(sys.argv[1], read_only=True)
+opened = time.perf_counter() - start
+start = time.perf_counter()
+result = run_check(store, DEMO_AS_OF)
+cold = time.perf_counter() - start
+warm = []
+for _ in range(3):
+    start = time.perf_counter()
+    run_check(store, DEMO_AS_OF)
+    warm.append(time.perf_counter() - start)
+floor = []
+with store.cursor() as cur:
+    for _ in range(3):
+        start = time.perf_counter()
+        cur.execute(sys.argv[2], {"as_of": DEMO_AS_OF}).fetchall()
+        floor.append(time.perf_counter() - start)
+print(json.dumps({"open": opened, "cold": cold, "warm": min(warm), "floor": min(floor),
+                  "decisions": result.decision_table.num_rows,
+                  "findings": result.finding_table.num_rows}))
+"""
+
+
+def child(code: str, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [PYTHON, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def script(name: str, *args: str, timeout: int = 3600) -> dict[str, Any] | str:
+    """Run bench/<name> with --json-out; its figures, or why it could not run."""
+    out = ROOT / "bench" / "out" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            [PYTHON, str(ROOT / "bench" / name), *args, "--json-out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"did not finish within {timeout} s"
+    if done.returncode != 0 or not out.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()
+        return tail[-1] if tail else f"exit code {done.returncode}"
+    return dict(json.loads(out.read_text()))
+
+
+def generate(boards: int, folder: Path) -> float | None:
+    """Write the demo CSVs once; None when they were already there."""
+    marker = folder / ".complete"
+    if marker.exists():
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "coprod.cli", "demo", "--boards", str(boards), "--out", str(folder)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    marker.touch()
+    return time.perf_counter() - start
+
+
+def batches(folder: Path, work: Path, boards: int) -> list[Path]:
+    """Split a large demo into folders of BATCH boards (each one whole: its members, meetings,
+    decisions, attendance, involvement and health-checks)."""
+    if boards <= BATCH:
+        return [folder]
+    out = work / "batches"
+    marker = out / ".complete"
+    parts = sorted(p for p in out.iterdir() if p.is_dir()) if marker.exists() else []
+    if parts:
+        return parts
+    shutil.rmtree(out, ignore_errors=True)
+    con = duckdb.connect()
+
+    def table(name: str) -> str:
+        return f"read_csv('{folder / name}', all_varchar = true, header = true)"
+
+    split = (
+        "CREATE TABLE b AS SELECT board_id, (row_number() OVER (ORDER BY board_id) - 1) "  # noqa: S608
+        f"// {BATCH} AS part FROM {table('boards.csv')}"
+    )
+    con.execute(split)
+    owner = {
+        "boards.csv": "t.board_id",
+        "members.csv": "t.board_id",
+        "meetings.csv": "t.board_id",
+        "decisions.csv": "t.board_id",
+        "health_checks.csv": "t.board_id",
+        "attendance.csv": f"(SELECT board_id FROM {table('meetings.csv')} m "  # noqa: S608
+        "WHERE m.meeting_id = t.meeting_id)",
+        "involvements.csv": f"(SELECT board_id FROM {table('decisions.csv')} d "  # noqa: S608
+        "WHERE d.decision_id = t.decision_id)",
+    }
+    count = con.execute("SELECT max(part) + 1 FROM b").fetchone()
+    assert count is not None
+    for part in range(int(count[0])):
+        target = out / f"{part:03d}"
+        target.mkdir(parents=True)
+        for name, board in owner.items():
+            if not (folder / name).exists():
+                continue
+            con.execute(
+                f"COPY (SELECT t.* FROM {table(name)} t WHERE {board} IN "  # noqa: S608
+                f"(SELECT board_id FROM b WHERE part = {part})) TO '{target / name}' "
+                "(HEADER, DELIMITER ',')"
+            )
+    marker.touch()
+    return sorted(p for p in out.iterdir() if p.is_dir())
+
+
+def csv_floor(folder: Path) -> float:
+    con = duckdb.connect()
+    start = time.perf_counter()
+    for path in sorted(folder.glob("*.csv")):
+        con.execute("SELECT count(*) FROM read_csv(?)", [str(path)]).fetchall()
+    return time.perf_counter() - start
+
+
+def check_json(db: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "coprod.cli", "check", "--db", str(db), "--format", "json",
+         "--as-of", "2026-11-21"],
+        check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def measure(boards: int, work: Path, *, browser: bool, load: bool) -> dict[str, Any]:
+    folder = work / "csv"
+    figures: dict[str, Any] = {"boards": boards}
+    print(f"[{boards} boards] generating", flush=True)
+    figures["generate_s"] = generate(boards, folder)
+    parts = batches(folder, work, boards)
+    db = work / "store.duckdb"
+    db.unlink(missing_ok=True)
+    print(f"[{boards} boards] importing ({len(parts)} part(s))", flush=True)
+    figures["import"] = child(IMPORT_CODE, str(db), *map(str, parts))
+    figures["import"]["batches"] = len(parts)
+    figures["read_csv_floor_s"] = csv_floor(folder)
+    print(f"[{boards} boards] checking", flush=True)
+    figures["check"] = child(CHECK_CODE, str(db), FLOOR_QUERY)
+    figures["check_json_s"] = check_json(db)
+    print(f"[{boards} boards] pages", flush=True)
+    figures["pages"] = script("pages.py", "--db", str(db))
+    if browser:
+        print(f"[{boards} boards] browser", flush=True)
+        figures["browser"] = script("browser_ready.py", "--db", str(db))
+    if load:
+        print(f"[{boards} boards] load test", flush=True)
+        extra = work / "load-import"
+        if not (extra / ".complete").exists():
+            shutil.rmtree(extra, ignore_errors=True)
+            subprocess.run(
+                [PYTHON, "-m", "coprod.cli", "demo", "--boards", "5", "--seed", "7",
+                 "--out", str(extra)],
+                check=True, capture_output=True, cwd=ROOT,
+            )  # fmt: skip
+            (extra / ".complete").touch()
+        figures["load"] = script("load.py", "--db", str(db), "--import-dir", str(extra))
+    return figures
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def _s(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f} s"
+
+
+def _ok(good: bool) -> str:
+    return "met" if good else "**not met**"
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured on {dt.datetime.now():%-d %B %Y at %H:%M} by `make bench` "
+        "(`bench/run.py`): "
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB memory, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}. Each figure comes "
+        "from a fresh process; re-run with `make bench` (or `.venv/bin/python bench/run.py "
+        "--boards 200`).",
+        "",
+        "## Store, import and rules",
+        "",
+        "| boards | " + " | ".join(str(r["boards"]) for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+
+    def row(name: str, cells: list[str]) -> None:
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    row("decisions", [f"{r['check']['decisions']:,}" for r in results])
+    row("findings", [f"{r['check']['findings']:,}" for r in results])
+    row("rows imported", [f"{r['import']['rows']:,}" for r in results])
+    row("import", [_s(r["import"]["seconds"], 1) for r in results])
+    row("import rows/s", [f"{r['import']['rows'] / r['import']['seconds']:,.0f}" for r in results])
+    row("import peak memory", [f"{r['import']['peak_mb']:,.0f} MB" for r in results])
+    row("import batches of 200 boards", [str(r["import"]["batches"]) for r in results])
+    row("floor: DuckDB read_csv of the same files", [_s(r["read_csv_floor_s"]) for r in results])
+    row(
+        "import / read_csv floor",
+        [f"{r['import']['seconds'] / r['read_csv_floor_s']:.0f}×" for r in results],
+    )
+    row("rules (run_check), cold", [_s(r["check"]["cold"]) for r in results])
+    row("rules (run_check), warm", [_s(r["check"]["warm"]) for r in results])
+    row("floor: one first-involvement query", [_s(r["check"]["floor"], 3) for r in results])
+    row("warm rules / floor", [f"{r['check']['warm'] / r['check']['floor']:.1f}×" for r in results])
+    row("`coprod check --format json`, whole command", [_s(r["check_json_s"]) for r in results])
+
+    lines += ["", "## Pages on the server (AppTest): first run / repeated run", ""]
+    lines.append("| page | " + " | ".join(f"{r['boards']} boards" for r in results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+    titles = next((list(r["pages"]) for r in results if isinstance(r["pages"], dict)), [])
+    for title in titles:
+        cells = []
+        for r in results:
+            p = r["pages"]
+            cells.append(
+                f"{p[title]['first']:.2f} / {p[title]['repeated']:.2f} s"
+                if isinstance(p, dict) and title in p
+                else "—"
+            )
+        row(title, cells)
+
+    if any("browser" in r for r in results):
+        lines += ["", "## The Overview in Chromium: navigation to ready", ""]
+        lines.append("| boards | first session | median | 95th percentile |")
+        lines.append("|---|---|---|---|")
+        for r in results:
+            b = r.get("browser")
+            if isinstance(b, dict):
+                lines.append(
+                    f"| {r['boards']} | {_s(b.get('cold_s'))} | {_s(b.get('median_s'))} | "
+                    f"{_s(b.get('p95_s'))} |"
+                )
+            elif b is not None:
+                lines.append(f"| {r['boards']} | not measured: {b} | | |")
+
+    for r in results:
+        if "load" in r:
+            lines += ["", f"## Load: 10 sessions while an import runs ({r['boards']} boards)", ""]
+            load = r["load"]
+            if isinstance(load, dict):
+                lines.append("```json")
+                lines.append(json.dumps(load, indent=2, default=str))
+                lines.append("```")
+            else:
+                lines.append(f"Not measured: {load}")
+
+    at200 = next((r for r in results if r["boards"] == 200), None)
+    if at200:
+        c = at200["check"]
+        pages = at200["pages"] if isinstance(at200["pages"], dict) else {}
+        warm_pages = max((p["repeated"] for p in pages.values()), default=float("nan"))
+        cold_pages = max((p["first"] for p in pages.values()), default=float("nan"))
+        browser = at200.get("browser")
+        ready = browser.get("median_s") if isinstance(browser, dict) else None
+        lines += [
+            "",
+            "## Goals at 200 boards",
+            "",
+            "| goal | measured | |",
+            "|---|---|---|",
+            f"| rules within 4× the floor | {c['warm'] / c['floor']:.1f}× | "
+            f"{_ok(c['warm'] <= 4 * c['floor'])} |",
+            f"| rules under 0.5 s warm | {_s(c['warm'])} | {_ok(c['warm'] < 0.5)} |",
+            f"| every page under 1 s warm | slowest {_s(warm_pages)} | {_ok(warm_pages < 1)} |",
+            f"| every page under 3 s cold | slowest {_s(cold_pages)} | {_ok(cold_pages < 3)} |",
+            f"| Overview ready in the browser within 2.5 s | median {_s(ready)} | "
+            f"{_ok(ready is not None and ready < 2.5)} |",
+            f"| import within 30 s | {_s(at200['import']['seconds'], 1)} | "
+            f"{_ok(at200['import']['seconds'] < 30)} |",
+            f"| import under 2 GB peak | {at200['import']['peak_mb']:,.0f} MB | "
+            f"{_ok(at200['import']['peak_mb'] < 2048)} |",
+        ]
+        at1000 = next((r for r in results if r["boards"] == 1000), None)
+        if at1000:
+            ratios = {
+                "import": at1000["import"]["seconds"] / at200["import"]["seconds"],
+                "rules, warm": at1000["check"]["warm"] / c["warm"],
+                "rules, cold": at1000["check"]["cold"] / c["cold"],
+            }
+            for name, ratio in ratios.items():
+                lines.append(
+                    f"| 1000 boards cost at most 6× 200 ({name}) | {ratio:.1f}× | "
+                    f"{_ok(ratio <= 6)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, nargs="+", default=[3, 31, 200, 1000])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
+    parser.add_argument("--no-load", action="store_true", help="skip the 10-session load test")
+    args = parser.parse_args()
+    results = []
+    for boards in args.boards:
+        work = args.work / str(boards)
+        work.mkdir(parents=True, exist_ok=True)
+        figures = measure(
+            boards, work, browser=not args.no_browser, load=not args.no_load and boards == 200
+        )
+        (work / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
+        results.append(figures)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report(results))  # after each size, so a long run shows progress
+    print(f"Wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
