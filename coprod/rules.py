@@ -263,12 +263,16 @@ _RANK = (
 
 DECISION_FACTS = f"""
 WITH d AS (
-    SELECT * FROM decision
+    -- only the columns the involvement rules need: the wide text columns join in at the end
+    SELECT decision_id, decided_on FROM decision
     WHERE withdrawn_at IS NULL
       AND ($boards IS NULL OR list_contains($boards, board_id))
 ),
 inv AS (
-    SELECT i.*, {_RANK.format(col="i.level")} AS level_rank
+    SELECT i.decision_id, i.involvement_id, i."group", i.attestation, i.start_date,
+           i.end_date, i.method, i.feedback_on, i.influence, i.lived_experience_participants,
+           i.accessible_formats, i.expenses_offered, d.decided_on,
+           {_RANK.format(col="i.level")} AS level_rank
     FROM involvement i JOIN d ON i.decision_id = d.decision_id
     WHERE i.withdrawn_at IS NULL
 ),
@@ -280,8 +284,7 @@ recorded AS (
 -- Qualifying involvement: people who use services, carers or a DPO; 'consult' or higher;
 -- not disputed; already started by as_of (planned involvement has not happened yet).
 q AS (
-    SELECT inv.*, d.decided_on
-    FROM inv JOIN d USING (decision_id)
+    SELECT * FROM inv
     WHERE inv."group" IN ('people_who_use_services', 'carers', 'dpo')
       AND inv.level_rank >= 2
       AND inv.attestation <> 'disputed'
@@ -328,9 +331,11 @@ facts AS (
            coalesce(qa.lived_experience_recorded, 0) AS lived_experience_recorded,
            coalesce(qa.lived_experience_total, 0) AS lived_experience_total,
            coalesce(qa.offered_support, false) AS offered_support
-    FROM d
+    FROM decision d
     LEFT JOIN recorded r USING (decision_id)
     LEFT JOIN qualifying qa USING (decision_id)
+    WHERE d.withdrawn_at IS NULL
+      AND ($boards IS NULL OR list_contains($boards, d.board_id))
 ),
 categorised AS (
     SELECT *,
@@ -719,8 +724,10 @@ def run_check(
     as_of = as_of or dt.date.today()
     params = _params(as_of, thresholds, boards)
     result = CheckResult(as_of=as_of, thresholds=thresholds, boards=tuple(sorted(boards or ())))
-    facts_sql = "CREATE OR REPLACE TEMP TABLE _facts AS " + DECISION_FACTS.replace(
-        "$boards", "CAST($boards AS VARCHAR[])"
+    facts_sql = (
+        "SELECT * FROM ("
+        + DECISION_FACTS.replace("$boards", "CAST($boards AS VARCHAR[])")
+        + ") ORDER BY board_id, identified_on, decision_id"
     )
     finding_sql = " UNION ALL ".join(
         f"({sql})"
@@ -752,12 +759,12 @@ def run_check(
                  check_date NULLS LAST
     """
     with store.cursor() as cur:
-        cur.execute(facts_sql, _used(facts_sql, params))
+        # The decision facts come back as Arrow, and the finding queries read that same table
+        # (registered as _facts) rather than a copy written into the database.
+        result.decision_table = cur.execute(facts_sql, _used(facts_sql, params)).to_arrow_table()
+        cur.register("_facts", result.decision_table)
         try:
-            result.decision_table = cur.execute(
-                "SELECT * FROM _facts ORDER BY board_id, identified_on, decision_id"
-            ).to_arrow_table()
             result.finding_table = cur.execute(ordered, _used(ordered, params)).to_arrow_table()
         finally:
-            cur.execute("DROP TABLE IF EXISTS _facts")
+            cur.unregister("_facts")
     return result
