@@ -219,8 +219,7 @@ def perception_gaps(
         return pd.DataFrame(columns=GAP_COLUMNS)
     flagged = {
         (f["board_id"], f["check_date"], f["item"])
-        for f in (result.findings if result else [])
-        if f["code"] == "HC-GAP"
+        for f in (result.findings_coded("HC-GAP") if result else [])
     }
     rows = []
     keyed = trends.set_index(["board_id", "check_date", "item", "side"])
@@ -378,11 +377,7 @@ def latest_checks(
         latest[row["board_id"]] = row  # ordered by date: the last one wins
     out = []
     for row in latest.values():
-        at_check = [
-            f
-            for f in result.findings
-            if f["board_id"] == row["board_id"] and f["check_date"] == row["check_date"]
-        ]
+        at_check = result.findings_at(row["board_id"], row["check_date"])
         n = row["respondents"]
         out.append(
             row
@@ -400,7 +395,7 @@ def latest_checks(
 def findings_of(result: CheckResult, code: str, period: Period | None = None) -> pd.DataFrame:
     """The rule engine's findings of one HC code (optionally those in the period)."""
     columns = ["code", "severity", "board_id", "item", "check_date", "period_date", "message"]
-    found = [f for f in result.findings if f["code"] == code]
+    found = result.findings_coded(code)
     frame = pd.DataFrame(found, columns=columns) if found else pd.DataFrame(columns=columns)
     if period is not None and not frame.empty:
         frame = in_period(frame, period)

@@ -172,10 +172,7 @@ def agenda(store: Store, meeting_id: str, result: CheckResult) -> Agenda | None:
     if not found:
         return None
     meeting = found[0]
-    decisions = sorted(
-        (d for d in result.decisions if d["meeting_id"] == meeting_id),
-        key=lambda d: d["decision_id"],
-    )
+    decisions = sorted(result.decisions_at(meeting_id), key=lambda d: d["decision_id"])
     firsts = {
         row["involvement_id"]: row
         for row in store.query(
@@ -183,10 +180,7 @@ def agenda(store: Store, meeting_id: str, result: CheckResult) -> Agenda | None:
             [[d["first_involvement_id"] for d in decisions if d["first_involvement_id"]]],
         )
     }
-    by_decision: dict[str, list[dict[str, Any]]] = {}
-    for finding in result.findings:
-        if finding["decision_id"]:
-            by_decision.setdefault(finding["decision_id"], []).append(finding)
+    by_decision = {d["decision_id"]: result.findings_about(d["decision_id"]) for d in decisions}
     items = []
     for number, decision in enumerate(decisions, start=1):
         found_here = by_decision.get(decision["decision_id"], [])

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from coprod.models import AT_THE_TABLE, LIVED_EXPERIENCE_ROLES, REQUIRED_IJB_ROLES, Role
 from coprod.rules import CheckResult
@@ -233,7 +235,14 @@ def decision_voice(store: Store, result: CheckResult, period: Period) -> pd.Data
     decides, this only counts. Like the finding, a decision belongs to the date of the meeting
     that took it.
     """
-    taken = [d for d in result.decisions if d["decided"] and d["meeting_id"]]
+    table = result.decision_table
+    taken = (
+        table.select(["decision_id", "board_id", "title", "meeting_id", "decided"])
+        .filter(pc.and_(pc.fill_null(table["decided"], False), pc.is_valid(table["meeting_id"])))
+        .to_pylist()
+        if table.num_rows
+        else []
+    )
     columns = ["decision_id", "board_id", "title", "meeting_id", "meeting_date", "quarter", "voice"]
     if not taken:
         return pd.DataFrame(columns=columns)
@@ -245,7 +254,7 @@ def decision_voice(store: Store, result: CheckResult, period: Period) -> pd.Data
             [sorted({d["meeting_id"] for d in taken})],
         )
     }
-    silent = {f["decision_id"] for f in result.findings if f["code"] == "REP-NO-VOICE"}
+    silent = {f["decision_id"] for f in result.findings_coded("REP-NO-VOICE")}
     rows = [
         {
             "decision_id": d["decision_id"],
@@ -265,10 +274,18 @@ def decision_voice(store: Store, result: CheckResult, period: Period) -> pd.Data
 def no_voice_decisions(result: CheckResult, period: Period) -> pd.DataFrame:
     """The REP-NO-VOICE findings in the period, with each decision's title: newest first."""
     columns = ["decision_id", "board_id", "title", "meeting_id", "meeting_date", "message"]
-    findings = [f for f in result.findings if f["code"] == "REP-NO-VOICE"]
+    findings = result.findings_coded("REP-NO-VOICE")
     if not findings:
         return pd.DataFrame(columns=columns)
-    titles = {d["decision_id"]: d["title"] for d in result.decisions}
+    wanted = sorted({f["decision_id"] for f in findings if f["decision_id"]})
+    decided = result.decision_table
+    mask = pc.is_in(
+        decided["decision_id"], pa.array(wanted, decided.schema.field("decision_id").type)
+    )
+    titles = {
+        d["decision_id"]: d["title"]
+        for d in decided.select(["decision_id", "title"]).filter(mask).to_pylist()
+    }
     frame = in_period(pd.DataFrame(findings), period)
     frame = frame.assign(
         title=frame["decision_id"].map(titles),
@@ -522,7 +539,7 @@ def composition_gaps(result: CheckResult, period: Period) -> pd.DataFrame:
     Columns: ``board_id``, ``role``, ``meetings``, ``first``, ``last``, ``meeting_ids``.
     """
     columns = ["board_id", "role", "meetings", "first", "last", "meeting_ids"]
-    findings = [f for f in result.findings if f["code"] == "REP-COMPOSITION"]
+    findings = result.findings_coded("REP-COMPOSITION")
     if not findings:
         return pd.DataFrame(columns=columns)
     frame = in_period(pd.DataFrame(findings), period)

@@ -662,6 +662,27 @@ class CheckResult:
     def findings_about(self, decision_id: str) -> list[dict[str, Any]]:
         return _rows_where(self.finding_table, "decision_id", decision_id)
 
+    def findings_coded(self, code: str) -> list[dict[str, Any]]:
+        """The findings of one rule code, without turning every finding into a dict."""
+        return _rows_where(self.finding_table, "code", code)
+
+    def findings_at(self, board_id: str, check_date: dt.date) -> list[dict[str, Any]]:
+        """The findings about one board's health-check."""
+        if self.finding_table.num_rows == 0:
+            return []
+        table = self.finding_table
+        mask = pc.and_(
+            pc.equal(table["board_id"], pa.scalar(board_id, table.schema.field("board_id").type)),
+            pc.equal(
+                table["check_date"], pa.scalar(check_date, table.schema.field("check_date").type)
+            ),
+        )
+        return list(table.filter(pc.fill_null(mask, False)).to_pylist())
+
+    def decisions_at(self, meeting_id: str) -> list[dict[str, Any]]:
+        """The decisions recorded as taken at one meeting."""
+        return _rows_where(self.decision_table, "meeting_id", meeting_id)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON of ``coprod check --format json`` (DOMAIN.md, command line)."""
         decisions = _columns(

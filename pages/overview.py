@@ -19,6 +19,10 @@ from coprod.views import (
     plural,
 )
 
+# Long lists stop here: a table of thousands of rows helps nobody in a meeting, and the
+# Decisions page filters them all.
+LISTED = 100
+
 frame = ui.current()
 decisions = frame.decisions()
 findings = frame.findings()
@@ -59,8 +63,20 @@ if not serious.empty:
     by_code.columns = ["Severity", "Code", "What it means", "Findings"]
     st.subheader("Critical and major findings by kind")
     st.table(by_code.set_index("Code"))
-    with st.expander(f"Every critical and major finding ({len(serious)})"):
-        listed = serious[["severity", "code", "board_id", "decision_id", "meeting_id", "message"]]
+    label = (
+        f"Every critical and major finding ({len(serious)})"
+        if len(serious) <= LISTED
+        else f"The first {LISTED} of {len(serious):,} critical and major findings"
+    )
+    with st.expander(label):
+        if len(serious) > LISTED:
+            st.markdown(
+                "The Decisions page lists every decision with its findings, and filters them by "
+                "finding code and board."
+            )
+        listed = serious.head(LISTED)[
+            ["severity", "code", "board_id", "decision_id", "meeting_id", "message"]
+        ]
         listed = listed.assign(board_id=listed["board_id"].map(frame.board_label))
         listed.columns = ["Severity", "Code", "Board", "Decision", "Meeting", "What was found"]
         # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
@@ -68,7 +84,16 @@ if not serious.empty:
 
 if not suspects.empty:
     st.subheader("Tick-box suspects")
-    table = suspects[["decision_id", "title", "board_id", "tick_box_signals", "findings"]].copy()
+    if len(suspects) > LISTED:
+        st.markdown(
+            f"The {LISTED} with the most signals, of {len(suspects):,}. The Decisions page lists "
+            "them all."
+        )
+    table = (
+        suspects.sort_values("tick_box_signals", ascending=False, kind="stable")
+        .head(LISTED)[["decision_id", "title", "board_id", "tick_box_signals", "findings"]]
+        .copy()
+    )
     table["board_id"] = table["board_id"].map(frame.board_label)
     table["findings"] = table["findings"].map(
         lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
@@ -82,10 +107,10 @@ ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by
 st.header("Representation and health-checks")
 db = ui.store()
 voice = voice_headline(
-    meetings_at_the_table(db, frame.board_ids, frame.period, frame.as_of),
-    decision_voice(db, frame.result, frame.period),
+    ui.memo(meetings_at_the_table, db, frame.board_ids, frame.period, frame.as_of),
+    ui.memo(decision_voice, db, frame.result, frame.period),
 )
-hc_counts = findings_count(frame.result, frame.period)
+hc_counts = ui.memo(findings_count, frame.result, frame.period)
 first, second, third = st.columns(3)
 first.metric(
     "Meetings with a lived-experience voice",
