@@ -84,12 +84,18 @@ table = table.sort_values(
 )
 # Before the grid, so that keyboard users reach it without crossing every cell.
 with st.form("open_decision"):
-    labels = dict(zip(table["decision_id"], table["title"], strict=True))
+    # At most 500 to choose from here; the search above narrows the register first.
+    first = table.head(500)
+    labels = dict(zip(first["decision_id"], first["title"], strict=True))
     picked = st.selectbox(
         "Open a decision's story",
         options=list(labels),
         format_func=lambda d: f"{d} — {labels[d]}",
     )
+    if len(table) > len(first):
+        st.caption(
+            f"This list holds the first {len(first)} of {len(table):,}: search above to narrow it."
+        )
     if st.form_submit_button("Open"):
         st.switch_page("pages/decision.py", query_params={"decision": str(picked)})
 
