@@ -240,6 +240,48 @@ def test_a_new_record_shows_on_the_next_rerun(
     assert _metric(at, "Never") == before + 1
 
 
+def test_a_page_query_computed_once_per_data_version_shows_a_write_at_once(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Representation page's queries go through ui.memo: reused between reruns, recomputed
+    # after any write.
+    import shutil
+
+    from coprod import records
+    from coprod.models import AttendanceStatus, Meeting
+
+    db = tmp_path / "fresh.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.session_state["period"] = PERIOD
+    at.run()
+    at.switch_page("pages/representation.py").run()
+    label = "Meetings with a lived-experience voice"
+    before = _metric(at, label)
+    at.run()
+    assert _metric(at, label) == before  # a rerun with nothing written: the same
+    with Store(db) as store, store.cursor() as cur:
+        row = cur.execute(
+            "SELECT member_id FROM member WHERE board_id = 'demo-glenmoray-ijb' "
+            "AND role = 'service_user_rep' AND end_date IS NULL AND withdrawn_at IS NULL LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        records.save(
+            store,
+            Meeting(
+                meeting_id="m-cache-1", board_id="demo-glenmoray-ijb", date=dt.date(2026, 6, 3)
+            ),
+            Change("test", "form"),
+        )
+        records.save_attendance(
+            store, "m-cache-1", {str(row[0]): AttendanceStatus.present}, Change("test", "form")
+        )
+    at.run()
+    assert _metric(at, label) == before + 1
+
+
 def test_chart_colours_stand_out_from_the_page() -> None:
     # WCAG 1.4.11: graphical objects need 3:1 against their background.
     from coprod.charts import CATEGORY_COLOURS
