@@ -63,6 +63,13 @@ class Chart:
     table: pd.DataFrame  # its numbers
 
 
+def figure_text(text: str) -> str:
+    """Text people typed, made safe for a Plotly figure (titles, axis labels, hover text),
+    which reads ``<b>``, ``<i>``, ``<a href>`` and ``<br>`` in it as formatting: ``&``, ``<`` and
+    ``>`` become entities, which Plotly shows as the characters themselves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _layout(fig: go.Figure, title: str, *, y_title: str, x_title: str) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 18}},
@@ -463,9 +470,12 @@ def composition_chart(runs: pd.DataFrame, board_label: Callable[[str], str] = st
     boards = list(dict.fromkeys(runs["board_id"]))
     many = len(boards) > 1
 
-    def row_label(board_id: str, role: str) -> str:
+    def row_lines(board_id: str, role: str) -> list[str]:
         name = role_name(role)
-        return f"{board_label(board_id)}<br>{name}" if many else name[0].upper() + name[1:]
+        return [board_label(board_id), name] if many else [name[0].upper() + name[1:]]
+
+    def row_label(board_id: str, role: str) -> str:
+        return "<br>".join(figure_text(line) for line in row_lines(board_id, role))
 
     fig = go.Figure()
     for state, (fill, pattern, pattern_colour, outline) in COMPOSITION_STYLES.items():
@@ -477,7 +487,9 @@ def composition_chart(runs: pd.DataFrame, board_label: Callable[[str], str] = st
             for start, until in zip(part["start"], part["until"], strict=True)
         ]
         hover = [
-            f"{board_label(b)} · {role_name(r)}: {state} at {_meetings_between(int(n), s, e)}"
+            figure_text(
+                f"{board_label(b)} · {role_name(r)}: {state} at {_meetings_between(int(n), s, e)}"
+            )
             for b, r, n, s, e in zip(
                 part["board_id"],
                 part["role"],
@@ -527,9 +539,9 @@ def composition_chart(runs: pd.DataFrame, board_label: Callable[[str], str] = st
     fig.update_yaxes(autorange="reversed")
     # Room for the longest line of the row labels (Plotly's automargin does not grow enough).
     lines = [
-        part
+        line
         for b, r in runs[["board_id", "role"]].itertuples(index=False)
-        for part in row_label(b, r).split("<br>")
+        for line in row_lines(b, r)
     ]
     fig.update_layout(margin={"l": 24 + 8 * max((len(t) for t in lines), default=10)})
     vacant = runs[runs["state"] == "vacant"]
@@ -593,7 +605,7 @@ def item_trend_chart(
         )
     _layout(
         fig,
-        f"Health-check scores by item, {board_name}",
+        f"Health-check scores by item, {figure_text(board_name)}",
         y_title="Average score (1 = strongly disagree, 5 = strongly agree)",
         x_title="Health-check",
     )

@@ -38,13 +38,31 @@ GROUP_LABELS = {
 DECIDED_CATEGORIES = ("from_start", "formative", "late", "retrofitted", "never", "unknown")
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+# Every symbol markdown gives a meaning to, and those Streamlit adds: ``&`` starts an HTML
+# entity (``&lt;`` would show as ``<``), ``:`` an emoji (``:smile:``), a colour or icon
+# directive (``:red[x]``, ``:material/lock:``, which also needs its ``/``).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:/])")
 
 
 def plain(text: object) -> str:
     """Text people typed, made safe to show inside markdown: its symbols stay symbols, so a
-    title like ``*Draft* [x](y)`` shows as typed rather than as formatting or a link."""
+    title like ``*Draft* [x](y)`` shows as typed rather than as formatting or a link, and
+    ``&lt;``, ``:smile:`` or ``:red[x]`` stay those characters. (A web address still shows as
+    a link: Streamlit links addresses in the text itself, whatever the markdown says.)"""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table for ``st.table``, which reads every cell as markdown: each text cell,
+    and each text in the index, made ``plain`` so that it shows as typed. The column names are
+    the page's own words and are left as they are."""
+
+    def cell(value: object) -> object:
+        return plain(value) if isinstance(value, str) else value
+
+    shown = frame.map(cell)
+    shown.index = shown.index.map(cell)
+    return shown
 
 
 def long_date(value: dt.date | None) -> str:
