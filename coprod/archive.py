@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coprod.access import SYSTEM, Access, Action, Forbidden
 from coprod.interchange import (
     CsvWriter,
     ImportRejected,
@@ -31,8 +32,13 @@ MIME = {
 }
 
 
-def export_archive(store: Store, fmt: str) -> tuple[str, bytes]:
-    """(file name, contents) of the whole store exported in ``fmt`` (csv, xlsx or parquet)."""
+def export_archive(store: Store, fmt: str, *, access: Access = SYSTEM) -> tuple[str, bytes]:
+    """(file name, contents) of the whole store exported in ``fmt`` (csv, xlsx or parquet).
+
+    It holds every board's records, so it needs the right to export on every board."""
+    access.require(Action.export)
+    if not access.every_board:
+        raise Forbidden(f"{access.who} may export only with access to every board.")
     with tempfile.TemporaryDirectory() as folder:
         written = export(store, folder, fmt)
         if fmt == "xlsx":
@@ -93,6 +99,12 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# Uploads: the seven files of the format fit well within these; Streamlit refuses anything
+# over server.maxUploadSize (50 MB, .streamlit/config.toml) before it reaches us.
+MAX_FILES = 20
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
 def read_uploads(files: list[tuple[str, bytes]]) -> list[Sheet]:
     """Sheets from uploaded files: CSV files of the format, or one .xlsx workbook.
 
@@ -100,6 +112,18 @@ def read_uploads(files: list[tuple[str, bytes]]) -> list[Sheet]:
     """
     sheets: list[Sheet] = []
     problems: list[Problem] = []
+    if len(files) > MAX_FILES:
+        raise ImportRejected(
+            [Problem("upload", None, None, f"upload at most {MAX_FILES} files at once")]
+        )
+    too_big = [name for name, data in files if len(data) > MAX_UPLOAD_BYTES]
+    if too_big:
+        raise ImportRejected(
+            [
+                Problem(name, None, None, f"larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+                for name in too_big
+            ]
+        )
     workbooks = [name for name, _ in files if name.lower().endswith(".xlsx")]
     if workbooks and len(files) > 1:
         raise ImportRejected(

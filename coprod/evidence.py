@@ -32,6 +32,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from coprod.access import SYSTEM, Access, Action
 from coprod.backup import coprod_version
 from coprod.interchange import csv_bytes, zip_bytes
 from coprod.models import ENTITIES
@@ -228,9 +229,12 @@ def evidence_pack(
     as_of: dt.date | None = None,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    access: Access = SYSTEM,
 ) -> bytes:
     """One board's evidence pack for the period ``start``–``end`` (inclusive), as a zip."""
-    return make_evidence_pack(store, board_id, start, end, as_of, thresholds=thresholds).data
+    return make_evidence_pack(
+        store, board_id, start, end, as_of, thresholds=thresholds, access=access
+    ).data
 
 
 def make_evidence_pack(
@@ -243,7 +247,9 @@ def make_evidence_pack(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     made_at: dt.datetime | None = None,
     made_by: str | None = None,
+    access: Access = SYSTEM,
 ) -> EvidencePack:
+    access.require(Action.evidence, [board_id])
     if start > end:
         raise EvidenceError(
             f"The period starts on {start.isoformat()}, after it ends on {end.isoformat()}."

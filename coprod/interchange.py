@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 from pydantic import ValidationError
 
+from coprod.access import SYSTEM, Access, Action
 from coprod.models import (
     ENTITIES,
     ENTITY_BY_FILE,
@@ -202,9 +203,31 @@ def _csv_records(text: str, name: str) -> list[list[Any]]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# A workbook is a zip: refuse one that would unpack to more than this (a "zip bomb").
+MAX_WORKBOOK_UNPACKED = 200 * 1024 * 1024
+
+
 def read_workbook(data: bytes, name: str) -> list[Sheet]:
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(entry.file_size for entry in packed.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        unpacked = 0  # not a zip at all: openpyxl says so below
+    if unpacked > MAX_WORKBOOK_UNPACKED:
+        raise ImportRejected(
+            [
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"this workbook would unpack to {unpacked / 2**20:,.0f} MB, more than the "
+                    f"{MAX_WORKBOOK_UNPACKED / 2**20:,.0f} MB an import reads: split it, or "
+                    "import CSV files",
+                )
+            ]
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
@@ -491,7 +514,49 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
     return problems
 
 
-def validate(store: Store, sheets: Iterable[Sheet]) -> dict[str, list[Entity]]:
+def check_scope(store: Store, records: Rows, access: Access) -> list[Problem]:
+    """A person may import only for their own boards: every row, and every stored record a row
+    would change, must belong to one of them."""
+    if not access.may(Action.import_records):
+        return [Problem("import", None, None, f"{access.who} may not import records")]
+    if access.every_board:
+        return []
+    meetings = _owners(store, "meeting", "board_id")
+    decisions = _owners(store, "decision", "board_id")
+    stored = {t: _owners(store, t, "board_id") for t in ("member", "meeting", "decision")}
+    meetings.update({r.meeting_id: r.board_id for _row, _name, r in _of(records, Meeting)})
+    decisions.update({r.decision_id: r.board_id for _row, _name, r in _of(records, Decision)})
+    problems: list[Problem] = []
+    mine = access.scope_text()
+    for rows in records.values():
+        for row, name, record in rows:
+            checks: list[tuple[str, str | None]] = []
+            if isinstance(record, Attendance):
+                checks.append(("meeting_id", meetings.get(record.meeting_id)))
+            elif isinstance(record, Involvement):
+                checks.append(("decision_id", decisions.get(record.decision_id)))
+            else:
+                checks.append(("board_id", getattr(record, "board_id", None)))
+                table = type(record).table
+                if table in stored:
+                    checks.append(("board_id", stored[table].get(record.key_values()[0])))
+            for column, board in checks:
+                if board is not None and not access.may(Action.import_records, board):
+                    problems.append(
+                        Problem(
+                            name,
+                            row,
+                            column,
+                            f"this row is for board '{board}': you may import only for {mine}",
+                        )
+                    )
+                    break
+    return problems
+
+
+def validate(
+    store: Store, sheets: Iterable[Sheet], access: Access = SYSTEM
+) -> dict[str, list[Entity]]:
     """Validate every sheet fully; raise ImportRejected with every problem found."""
     problems: list[Problem] = []
     by_table: Rows = defaultdict(list)
@@ -509,6 +574,8 @@ def validate(store: Store, sheets: Iterable[Sheet]) -> dict[str, list[Entity]]:
         by_table[table].extend((row, sheet.name, record) for row, record in good)
     if not problems:
         problems.extend(check_references(store, by_table))
+    if not problems:
+        problems.extend(check_scope(store, by_table, access))
     if problems:
         raise ImportRejected(problems)
     return {table: [r for _row, _name, r in rows] for table, rows in by_table.items()}
@@ -529,17 +596,10 @@ def arrow_type(sql_type: str) -> pa.DataType:
     return _ARROW_TYPES[sql_type.split(" ")[0]]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if hasattr(value, "value") and not isinstance(value, dt.date):
-        return value.value
-    return value
-
-
 def to_arrow(table: str, records: list[Entity]) -> pa.Table:
     columns = COLUMNS[table]
-    data = {name: [_plain(getattr(r, name)) for r in records] for name, _ in columns}
+    # Enum members are str subclasses, so Arrow takes them (and lists of them) as they are.
+    data = {name: [getattr(r, name) for r in records] for name, _ in columns}
     schema = pa.schema([(name, arrow_type(sql)) for name, sql in columns])
     return pa.table(data, schema=schema)
 
@@ -631,7 +691,7 @@ def import_sheets(
     With ``dry_run`` the writes are made and counted, then rolled back: the summary says what
     the import *would* change (the import page shows it before the user commits).
     """
-    records = validate(store, sheets)
+    records = validate(store, sheets, change.access)
     summary = ImportSummary()
 
     def write(cur: Any) -> None:

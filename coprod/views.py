@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from coprod.models import QUALIFYING_GROUPS, Approach
 from coprod.rules import CATEGORIES, CATEGORY_ORDER, RULES_BY_CODE, CheckResult
@@ -95,7 +96,7 @@ def boards(store: Store) -> pd.DataFrame:
 
 def decisions_frame(result: CheckResult) -> pd.DataFrame:
     """One row per decision with its category, tick-box verdict and finding codes."""
-    frame = pd.DataFrame(result.decisions)
+    frame = arrow_frame(result.decision_table)
     if frame.empty:
         return pd.DataFrame(
             columns=[
@@ -110,16 +111,28 @@ def decisions_frame(result: CheckResult) -> pd.DataFrame:
             ]
         )
     codes: dict[str, list[str]] = {}
-    for finding in result.findings:
-        if finding["decision_id"]:
-            codes.setdefault(finding["decision_id"], []).append(finding["code"])
-    frame["findings"] = frame["decision_id"].map(lambda d: sorted(codes.get(d, [])))
+    if result.finding_table.num_rows:
+        pairs = result.finding_table.select(["decision_id", "code"]).to_pandas()
+        pairs = pairs[pairs["decision_id"].notna()]
+        codes = pairs.groupby("decision_id")["code"].agg(lambda c: sorted(c)).to_dict()
+    frame["findings"] = frame["decision_id"].map(lambda d: codes.get(d, []))
     frame["category"] = frame["first_involvement"].map(CATEGORY_LABELS)
     return frame
 
 
+def arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """A check's Arrow table as the pages read it: dates as dates, lists as Python lists."""
+    if table.num_rows == 0:
+        return pd.DataFrame()
+    frame = table.to_pandas(date_as_object=True)
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            frame[name] = pd.Series(table[name].to_pylist(), index=frame.index, dtype=object)
+    return frame
+
+
 def findings_frame(result: CheckResult) -> pd.DataFrame:
-    frame = pd.DataFrame(result.findings)
+    frame = arrow_frame(result.finding_table)
     if frame.empty:
         return pd.DataFrame(
             columns=[
@@ -251,7 +264,7 @@ def decision_story(store: Store, decision_id: str, result: CheckResult) -> dict[
     if not rows:
         return None
     decision = rows[0]
-    verdict = next((d for d in result.decisions if d["decision_id"] == decision_id), None)
+    verdict = result.decision(decision_id)
     involvements = store.query(
         """SELECT * FROM involvement WHERE decision_id = ? AND withdrawn_at IS NULL
            ORDER BY start_date, involvement_id""",
@@ -299,7 +312,7 @@ def decision_story(store: Store, decision_id: str, result: CheckResult) -> dict[
             }
         )
     events.sort(key=lambda e: (e["date"], e["event"]))
-    findings = [f for f in result.findings if f["decision_id"] == decision_id]
+    findings = result.findings_about(decision_id)
     return {
         "decision": decision,
         "verdict": verdict,

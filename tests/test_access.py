@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from builders import D, Dataset
@@ -315,3 +316,57 @@ def test_no_secrets_file_is_committed_and_git_ignores_one() -> None:
     assert tracked, "the project is a git checkout"
     assert not [f for f in tracked if f.endswith("secrets.toml")]
     assert git("check-ignore", "-q", ".streamlit/secrets.toml").returncode == 0
+
+
+# --- upload limits ------------------------------------------------------------------------
+
+
+def test_uploads_are_limited_in_number_size_and_unpacked_size() -> None:
+    import io
+    import zipfile
+
+    from coprod.archive import MAX_FILES, MAX_UPLOAD_BYTES, read_uploads
+    from coprod.interchange import MAX_WORKBOOK_UNPACKED
+
+    many = [(f"boards{i}.csv", b"board_id,name,kind\n") for i in range(MAX_FILES + 1)]
+    with pytest.raises(ImportRejected) as rejected:
+        read_uploads(many)
+    assert rejected.value.problems[0].reason == f"upload at most {MAX_FILES} files at once"
+
+    with pytest.raises(ImportRejected) as rejected:
+        read_uploads([("boards.csv", b"x" * (MAX_UPLOAD_BYTES + 1))])
+    assert [(p.file, p.reason) for p in rejected.value.problems] == [
+        ("boards.csv", "larger than 50 MB")
+    ]
+
+    # A small file that would unpack to more than the limit (a "zip bomb") is never opened.
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (MAX_WORKBOOK_UNPACKED + 1))
+    assert len(packed.getvalue()) < MAX_UPLOAD_BYTES
+    with pytest.raises(ImportRejected) as rejected:
+        read_uploads([("bomb.xlsx", packed.getvalue())])
+    problem = rejected.value.problems[0]
+    assert problem.file == "bomb.xlsx"
+    assert "would unpack to 200 MB" in problem.reason
+
+
+def test_the_import_page_takes_only_csv_and_xlsx_up_to_50_mb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from coprod.settings import PROJECT_ROOT
+
+    db = tmp_path / "s.duckdb"
+    data = Dataset()
+    data.board("b1")
+    with Store(db) as opened:
+        data.load(opened)
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    uploader = at.get("file_uploader")[0]
+    assert list(uploader.proto.type) == [".csv", ".xlsx"]
+    assert uploader.proto.max_upload_size_mb == 50
