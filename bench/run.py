@@ -219,7 +219,9 @@ def check_json(db: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(boards: int, work: Path, *, browser: bool, load: bool) -> dict[str, Any]:
+def measure(
+    boards: int, work: Path, *, browser: bool, load: bool, pages: bool = True
+) -> dict[str, Any]:
     folder = work / "csv"
     figures: dict[str, Any] = {"boards": boards}
     print(f"[{boards} boards] generating", flush=True)
@@ -234,8 +236,10 @@ def measure(boards: int, work: Path, *, browser: bool, load: bool) -> dict[str, 
     print(f"[{boards} boards] checking", flush=True)
     figures["check"] = child(CHECK_CODE, str(db), FLOOR_QUERY)
     figures["check_json_s"] = check_json(db)
-    print(f"[{boards} boards] pages", flush=True)
-    figures["pages"] = script("pages.py", "--db", str(db))
+    figures["pages"] = "not measured in this run"
+    if pages:
+        print(f"[{boards} boards] pages", flush=True)
+        figures["pages"] = script("pages.py", "--db", str(db))
     if browser:
         print(f"[{boards} boards] browser", flush=True)
         figures["browser"] = script("browser_ready.py", "--db", str(db))
@@ -392,13 +396,30 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
     parser.add_argument("--no-load", action="store_true", help="skip the 10-session load test")
+    parser.add_argument(
+        "--no-pages", action="store_true", help="skip the page timings (long at 1000 boards)"
+    )
+    parser.add_argument(
+        "--report-also",
+        type=int,
+        nargs="*",
+        default=[],
+        help="sizes measured by an earlier run to include (read from WORK/N/figures.json)",
+    )
     args = parser.parse_args()
     results = []
-    for boards in args.boards:
+    for boards in sorted({*args.boards, *args.report_also}):
         work = args.work / str(boards)
+        if boards not in args.boards:
+            results.append(json.loads((work / "figures.json").read_text()))
+            continue
         work.mkdir(parents=True, exist_ok=True)
         figures = measure(
-            boards, work, browser=not args.no_browser, load=not args.no_load and boards == 200
+            boards,
+            work,
+            browser=not args.no_browser,
+            load=not args.no_load and boards == 200,
+            pages=not args.no_pages,
         )
         (work / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
         results.append(figures)
