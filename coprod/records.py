@@ -1097,7 +1097,6 @@ AUDIT_CSV_COLUMNS = (
     "before",
     "after",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_value(value: Any) -> str:
@@ -1126,11 +1125,13 @@ def describe_changes(changes: Iterable[tuple[str, Any, Any]]) -> str:
 def audit_trail_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """Audit entries as a CSV file (UTF-8 with a byte-order mark, so Excel reads it right).
 
-    Names typed by people (actor, source) that a spreadsheet would run as a formula are
-    prefixed with an apostrophe; every other value is written exactly.
+    Every cell is written as text, neutralised as export neutralises text
+    (``coprod.interchange.export_cell``): a value that a spreadsheet would run as a formula, or
+    that starts with ``'``, gets one leading apostrophe, whichever column it is in (who, record
+    key, changes, before and after), so opening the file never runs anything.
     """
     buffer = io.StringIO(newline="")
-    writer = CsvWriter(buffer)
+    writer = CsvWriter(buffer, neutralise=True)
     writer.writerow(AUDIT_CSV_COLUMNS)
     for row in rows:
         cells: list[str] = []
@@ -1141,8 +1142,6 @@ def audit_trail_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
                 )
             else:
                 value = _csv_value(row.get(column))
-            if column in ("actor", "source") and value.startswith(_FORMULA_START):
-                value = "'" + value
             cells.append(value)
         writer.writerow(cells)
     return buffer.getvalue().encode("utf-8-sig")

@@ -380,12 +380,6 @@ def test_audit_trail_csv_neutralises_who_made_the_change(store: Store) -> None:
     assert [row[header.index("actor")] for row in rows[1:]] == ["'=HYPERLINK(1)"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coprod/records.py audit_trail_csv writes with CsvWriter(buffer) and prefixes only "
-    "actor and source; it should write with CsvWriter(buffer, neutralise=True) and drop its "
-    "own _FORMULA_START prefixing",
-)
 def test_audit_trail_csv_neutralises_every_text_cell(store: Store) -> None:
     rows = audit_rows(store, "'quoted")
     assert_nothing_runs(rows, "audit trail")
