@@ -20,7 +20,15 @@ from coprod.interchange import ImportRejected, import_source
 from coprod.rules import CheckResult, run_check
 from coprod.settings import DEMO_DIR, store_location
 from coprod.store import Change, Store, StoreError, current_user
-from coprod.views import Period, boards, decisions_frame, findings_frame, in_period, plain
+from coprod.views import (
+    Period,
+    boards,
+    decisions_frame,
+    findings_frame,
+    in_period,
+    plain,
+    plain_table,
+)
 
 T = TypeVar("T")
 
@@ -465,9 +473,11 @@ def show_chart(chart: Chart, *, key: str) -> None:
         config={"displaylogo": False, "responsive": True},
         theme=None,
     )
-    st.markdown(chart.summary)
+    # The summary is a sentence in plain words (no formatting of ours) that may name boards,
+    # items or roles people typed: all of it is shown as text. The alt text stays unescaped.
+    st.markdown(plain(chart.summary))
     with st.expander("The numbers in this chart"):
-        st.table(chart.table.set_index(chart.table.columns[0]))
+        st.table(plain_table(chart.table.set_index(chart.table.columns[0])))
 
 
 def change(access: Access, source: str = "form") -> Change:
@@ -490,7 +500,7 @@ def simple_table_toggle(key: str) -> bool:
 
 def simple_table(table: pd.DataFrame, *, limit: int = 500) -> None:
     shown = table.head(limit)
-    st.table(shown.set_index(shown.columns[0]))
+    st.table(plain_table(shown.set_index(shown.columns[0])))
     if len(table) > limit:
         st.markdown(
             f"Showing the first {limit} of {len(table)} rows: narrow the filters to see more."

@@ -11,7 +11,7 @@ from coprod.access import Action
 from coprod.archive import export_archive, problems_csv, read_uploads
 from coprod.interchange import FILE_ORDER, ImportRejected, import_sheets
 from coprod.models import ENTITIES
-from coprod.views import plural
+from coprod.views import plain_table, plural
 
 frame = ui.current(Action.export)
 db = ui.store()
@@ -52,7 +52,7 @@ if uploads:
             [(p.file, p.row, p.field or "", p.reason) for p in problems],
             columns=["File", "Row", "Field", "Problem"],
         )
-        st.table(table.set_index("File"))
+        st.table(plain_table(table.set_index("File")))
         st.download_button(
             "Download the problems (CSV)",
             data=problems_csv(problems),

@@ -10,7 +10,7 @@ from coprod import healthcheck as hc
 from coprod.access import Action, Forbidden
 from coprod.charts import item_trend_chart, side_gap_chart
 from coprod.rules import RULES_BY_CODE
-from coprod.views import long_date, plain
+from coprod.views import long_date, plain, plain_table
 
 frame = ui.current()
 if not frame.board_ids:
@@ -60,7 +60,7 @@ statements = hc.statements(db, [str(board_id)])
 
 st.header("Item by item, over time")
 if board_trends.empty:
-    st.info(f"No health-check of {board_name} is recorded in the period.")
+    st.info(f"No health-check of {plain(board_name)} is recorded in the period.")
 else:
     ui.show_chart(
         item_trend_chart(board_trends, board_name=board_name, suppressed=few), key="item_trends"
@@ -78,13 +78,13 @@ else:
         f"Average scores at the health-check of {long_date(last_date)} (1 = strongly disagree, "
         "5 = strongly agree), with the number who answered."
     )
-    st.table(table.set_index("Item"))
+    st.table(plain_table(table.set_index("Item")))
 
 st.header("Professionals and people with lived experience")
 board_gaps = hc.perception_gaps(board_trends, frame.result, thresholds=thresholds)
 items = list(dict.fromkeys(board_gaps["item"]))
 if not items:
-    st.info(f"No health-check of {board_name} is recorded in the period.")
+    st.info(f"No health-check of {plain(board_name)} is recorded in the period.")
 else:
     item = st.selectbox(
         "Item",
@@ -119,7 +119,7 @@ def _findings(found: pd.DataFrame, code: str, empty: str) -> None:
         }
     )
     # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
-    st.table(shown.set_index("Board"))
+    st.table(plain_table(shown.set_index("Board")))
     st.markdown(f"Why it matters: {rule.principle}")
 
 
@@ -135,11 +135,11 @@ _findings(overdue, "HC-OVERDUE", "No board chosen is overdue a health-check.")
 
 st.header("The item bank")
 st.markdown(
-    f"The statements respondents score at {board_name}'s health-checks: the eight default items, "
-    "any added for every board, and the board's own. Items scored in responses but in no bank "
-    "are listed by their id."
+    f"The statements respondents score at {plain(board_name)}'s health-checks: the eight "
+    "default items, any added for every board, and the board's own. Items scored in responses "
+    "but in no bank are listed by their id."
 )
-st.table(hc.bank_table(db, str(board_id)).set_index("Item"))
+st.table(plain_table(hc.bank_table(db, str(board_id)).set_index("Item")))
 if frame.access.may(Action.record, str(board_id)):
     with st.form("add_health_check_item", clear_on_submit=False):
         st.markdown(
@@ -149,7 +149,7 @@ if frame.access.may(Action.record, str(board_id)):
         scope = st.radio(
             "Who asks it",
             options=["board", "every"],
-            format_func={"board": f"{board_name} only", "every": "Every board"}.__getitem__,
+            format_func={"board": f"{plain(board_name)} only", "every": "Every board"}.__getitem__,
             horizontal=True,
             key="new_item_scope",
         )
@@ -177,8 +177,10 @@ if frame.access.may(Action.record, str(board_id)):
             except (hc.ItemBankError, Forbidden) as problem:
                 st.error(f"The item was not added: {problem}", icon=":material/error:")
             else:
-                where = f"{board_name}'s bank" if added.board_specific else "every board's bank"
-                st.session_state["health_check_flash"] = f"Added “{added.item}” to {where}."
+                where = (
+                    f"{plain(board_name)}'s bank" if added.board_specific else "every board's bank"
+                )
+                st.session_state["health_check_flash"] = f"Added “{plain(added.item)}” to {where}."
                 st.rerun()
 if frame.access.may(Action.record, str(board_id)):
     st.page_link(

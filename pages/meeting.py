@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from coprod.access import Action
 from coprod.meeting import agenda, at_the_table, default_meeting, meetings, signal_titles
-from coprod.views import long_date, plain, plural
+from coprod.views import long_date, plain, plain_table, plural
 
 frame = ui.current()
 db = ui.store()
@@ -71,7 +71,7 @@ with st.expander("Who is at the table"):
         db, meeting, names=frame.access.may(Action.read_records, meeting["board_id"])
     )
     if seats:
-        st.table(pd.DataFrame(seats).set_index("Member"))
+        st.table(plain_table(pd.DataFrame(seats).set_index("Member")))
     else:
         st.markdown("No members are recorded for this board on this date.")
 if not board_agenda.items:

@@ -16,6 +16,7 @@ from coprod.views import (
     headline,
     headline_sentence,
     percent,
+    plain_table,
     plural,
 )
 
@@ -80,7 +81,7 @@ if not serious.empty:
         listed = listed.assign(board_id=listed["board_id"].map(frame.board_label))
         listed.columns = ["Severity", "Code", "Board", "Decision", "Meeting", "What was found"]
         # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
-        st.table(listed.fillna("").set_index("Severity"))
+        st.table(plain_table(listed.fillna("").set_index("Severity")))
 
 if not suspects.empty:
     st.subheader("Tick-box suspects")
@@ -99,7 +100,7 @@ if not suspects.empty:
         lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
     )
     table.columns = ["Decision", "Title", "Board", "Signals", "Tick-box signals"]
-    st.table(table.set_index("Decision"))
+    st.table(plain_table(table.set_index("Decision")))
 
 st.header("Over time")
 ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by_quarter")

@@ -27,7 +27,7 @@ from coprod.models import (
     Member,
     RespondentGroup,
 )
-from coprod.views import long_date, plain
+from coprod.views import long_date, plain, plain_table
 
 frame = ui.current(Action.record)
 db = ui.store()
@@ -191,7 +191,7 @@ def _history(table_entity: type[Entity], key: tuple[str, ...]) -> None:
             }
             for e in entries
         ]
-        st.table(pd.DataFrame(rows).set_index("When"))
+        st.table(plain_table(pd.DataFrame(rows).set_index("When")))
 
 
 def _withdraw_or_restore(stored: records.Stored[Any]) -> None:

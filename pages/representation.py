@@ -3,11 +3,11 @@ members it must have?"""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import ui
 from coprod import representation as rep
+from coprod.archive import frame_csv
 from coprod.charts import attendance_chart, composition_chart, voice_share_chart
 from coprod.rules import RULES_BY_CODE
 from coprod.views import long_date, plain, plural
@@ -53,7 +53,7 @@ composition = ui.memo(rep.composition_over_time, db, frame.board_ids, frame.peri
 ijb = composition[composition["required_by_law"]]
 others = sorted(set(composition["board_id"]) - set(ijb["board_id"]))
 not_ijb = (
-    f" Not shown: {', '.join(frame.board_label(b) for b in others)}, which "
+    f" Not shown: {', '.join(plain(frame.board_label(b)) for b in others)}, which "
     + (
         "is not an Integration Joint Board."
         if len(others) == 1
@@ -134,7 +134,7 @@ else:
     )
     st.download_button(
         "Download this table (CSV)",
-        data=pd.DataFrame(table).to_csv(index=False).encode("utf-8-sig"),
+        data=frame_csv(table),
         file_name="who-was-at-the-table.csv",
         mime="text/csv",
     )

@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from coprod import users
 from coprod.access import ROLE_DESCRIPTIONS, Action, Forbidden, Role
-from coprod.views import plain
+from coprod.views import plain, plain_table
 
 frame = ui.current(Action.manage)
 db = ui.store()
@@ -34,22 +34,21 @@ st.table(
 st.header("People who may sign in")
 people = users.list_users(db)
 if people:
-    st.table(
-        pd.DataFrame(
-            [
-                {
-                    "Email": plain(u.identity),
-                    "Name": plain(u.name or ""),
-                    "Role": u.role.value,
-                    "Boards": "every board"
-                    if u.boards is None
-                    else ", ".join(frame.board_label(b) for b in sorted(u.boards)),
-                    "Last changed by": plain(u.updated_by),
-                }
-                for u in people
-            ]
-        ).set_index("Email")
+    listed = pd.DataFrame(
+        [
+            {
+                "Email": u.identity,
+                "Name": u.name or "",
+                "Role": u.role.value,
+                "Boards": "every board"
+                if u.boards is None
+                else ", ".join(frame.board_label(b) for b in sorted(u.boards)),
+                "Last changed by": u.updated_by,
+            }
+            for u in people
+        ]
     )
+    st.table(plain_table(listed.set_index("Email")))
 else:
     st.markdown("Nobody has been given a role yet.")
 
@@ -87,7 +86,7 @@ with st.form("save_user"):
             st.error(str(exc), icon=":material/error:")
         else:
             st.session_state["users_flash"] = (
-                f"Saved: {saved.identity} is {saved.role.value}."
+                f"Saved: {plain(saved.identity)} is {saved.role.value}."
                 if action != "unchanged"
                 else "Nothing had changed."
             )
@@ -104,7 +103,7 @@ if people:
             except (users.UserError, Forbidden) as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
-                st.session_state["users_flash"] = f"Removed: {who} now sees the public view."
+                st.session_state["users_flash"] = f"Removed: {plain(who)} now sees the public view."
                 st.rerun()
 
 st.header("Visitors who are not signed in")

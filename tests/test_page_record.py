@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from builders import shown
 from streamlit.testing.v1 import AppTest
 
 from coprod import records
@@ -200,7 +201,7 @@ def test_disputing_an_involvement_on_the_story_takes_effect_at_once(
     text = " ".join(m.value for m in at.markdown)
     assert "TB-DISPUTED" in text
     assert "First involvement: never" in text or "First involvement: pending" in text
-    assert "We were never asked." in " ".join(str(t.value) for t in at.table)
+    assert "We were never asked." in shown(" ".join(str(t.value) for t in at.table))
 
 
 def test_the_audit_trail_page_filters_and_exports(app: AppTest, db: Path) -> None:

@@ -103,7 +103,18 @@ def _text(at: AppTest) -> str:
 
 
 def _tables(at: AppTest) -> list[pd.DataFrame]:
-    return [t.value for t in at.table]
+    """The page's tables as a reader sees them: st.table cells and index without the escapes
+    plain_table adds to text people typed."""
+
+    def unescaped(value: object) -> object:
+        return shown(value) if isinstance(value, str) else value
+
+    tables = []
+    for table in at.table:
+        frame = table.value.map(unescaped)
+        frame.index = table.value.index.map(unescaped)
+        tables.append(frame)
+    return tables
 
 
 def _charts(at: AppTest) -> list[Any]:
@@ -322,7 +333,7 @@ def test_adding_a_boards_own_item_through_the_page(
     next(b for b in at.button if b.label == "Add the item").click()
     at.run()
     _no_errors(at)
-    assert any("Added “good_communication”" in s.value for s in at.success)
+    assert any("Added “good_communication”" in shown(s.value) for s in at.success)
     bank = next(t for t in _tables(at) if t.index.name == "Item" and "Asked by" in t.columns)
     assert bank.loc["good_communication", "Asked by"] == "this board only"
     with Store(own_db) as store:

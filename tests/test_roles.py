@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import shown
 from streamlit.testing.v1 import AppTest
 
 from coprod import users
@@ -353,7 +354,7 @@ def test_only_an_admin_manages_users_and_the_change_is_audited(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    assert any("new.person@example.org is member" in s.value for s in at.success)
+    assert any("new.person@example.org is member" in shown(s.value) for s in at.success)
     with Store(db) as store:
         person = users.find(store, "new.person@example.org")
         with store.cursor() as cur:

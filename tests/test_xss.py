@@ -304,35 +304,6 @@ def seen(browser: Browser, xss_server: str) -> Callable[[str], Seen]:
 
 # --- the probes ------------------------------------------------------------------------------
 
-# Known gaps: Streamlit reads st.table cells, chart summaries and radio labels as markdown, and
-# these call sites pass typed text to it unescaped. Each is fixed by wrapping the text in
-# coprod.views.plain (or a table in coprod.views.plain_table) in a file this test's author may
-# not edit; remove the entry once the call site is fixed (strict: an unexpected pass fails).
-ST_TABLE = "st.table reads every cell as markdown"
-AS_MARKDOWN: dict[str, str] = {
-    "overview": f"pages/overview.py: the tick-box suspects and findings tables ({ST_TABLE})",
-    "register": f"ui.simple_table ({ST_TABLE})",
-    "story": f"pages/decision.py: the events, involvement details and history tables ({ST_TABLE})",
-    "representation": "ui.show_chart: st.markdown(chart.summary) and st.table(chart.table)",
-    "health-checks": (
-        "ui.show_chart (summary and table); pages/health_check.py: the perception-gap table, "
-        "the item-bank sentence and the 'Who asks it' radio label"
-    ),
-    "meeting": f"pages/meeting.py: the 'Who is at the table' table ({ST_TABLE})",
-    "record-withdrawn": f"pages/record.py _history: the history table ({ST_TABLE})",
-    "audit": f"ui.simple_table ({ST_TABLE})",
-}
-SHOWN_DIFFERENTLY = ("overview", "register", "story", "audit")
-
-
-def known(names: list[str]) -> list[Any]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=AS_MARKDOWN[name]))
-        if name in names
-        else name
-        for name in VISITS
-    ]
-
 
 @pytest.mark.parametrize("name", list(VISITS))
 def test_no_payload_runs_or_becomes_html(seen: Callable[[str], Seen], name: str) -> None:
@@ -343,14 +314,14 @@ def test_no_payload_runs_or_becomes_html(seen: Callable[[str], Seen], name: str)
     assert shown.injected == [], f"{name} holds elements made from a payload: {shown.injected}"
 
 
-@pytest.mark.parametrize("name", known(list(SHOWN_DIFFERENTLY)))
+@pytest.mark.parametrize("name", list(VISITS))
 def test_typed_text_shows_as_typed(seen: Callable[[str], Seen], name: str) -> None:
     shown = seen(name)
     missing = [text for text in VISITS[name].expected if text not in shown.text]
     assert missing == [], f"{name} does not show this text as typed: {missing}"
 
 
-@pytest.mark.parametrize("name", known(list(AS_MARKDOWN)))
+@pytest.mark.parametrize("name", list(VISITS))
 def test_typed_text_is_never_drawn_as_formatting(seen: Callable[[str], Seen], name: str) -> None:
     formatted = sorted(set(seen(name).formatted))
     assert formatted == [], f"{name} draws typed text as formatting: {formatted}"
