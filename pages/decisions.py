@@ -93,7 +93,7 @@ with st.form("open_decision"):
         format_func=lambda d: f"{d} — {labels[d]}",
     )
     if len(table) > len(first):
-        st.caption(
+        st.markdown(
             f"This list holds the first {len(first)} of {len(table):,}: search above to narrow it."
         )
     if st.form_submit_button("Open"):
