@@ -224,7 +224,9 @@ def pages(access: Access | None) -> list[st.Page]:
     """The navigation for this person (app.py passes it to st.navigation)."""
     if access is None:
         return [st.Page(_refused, title="Not available", url_path="refused", default=True)]
-    if access.role == Role.public and not access.signed_in and not users.public_view(store()):
+    if access.role == Role.public and not users.public_view(store()):
+        if access.signed_in:  # signed in, but no role: with the public view off, nothing
+            return [st.Page(_no_role, title="No access yet", url_path="no-access", default=True)]
         return [st.Page(_sign_in_only, title="Sign in", url_path="sign-in", default=True)]
     return [
         st.Page(
@@ -253,6 +255,20 @@ def _sign_in_only() -> None:
     st.title("coprod: co-production from the start")
     st.markdown("Sign in to see this partnership's records.")
     _sign_in_button()
+
+
+def _no_role() -> None:
+    st.html(ACCESSIBLE_STYLE)
+    st.title("coprod: co-production from the start")
+    access = viewer()
+    who = plain(access.identity) if access else "this address"
+    st.warning(
+        f"You are signed in as {who}, but no role has been given to this address, and this "
+        "dashboard shows nothing to visitors without one. Ask an admin to add you.",
+        icon=":material/person_off:",
+    )
+    if st.button("Sign out", key="sign_out_no_role", icon=":material/logout:"):
+        st.logout()
 
 
 def _provider() -> str | None:

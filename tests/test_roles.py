@@ -377,6 +377,12 @@ def test_turning_the_public_view_off_leaves_visitors_only_the_sign_in(
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.metric
     assert not at.table
+    # Someone signed in with no role gets nothing either.
+    stranger = visit(db, monkeypatch, "no role")
+    assert [t.value for t in stranger.title] == ["coprod: co-production from the start"]
+    assert any("no role has been given" in w.value for w in stranger.warning)
+    assert not stranger.metric
+    assert not stranger.table
     # A signed-in member still gets their pages.
     member = visit(db, monkeypatch, "member")
     assert member.title[0].value == "Were people involved from the start?"
