@@ -391,7 +391,13 @@ def report(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--boards", type=int, nargs="+", default=[3, 31, 200, 1000])
+    parser.add_argument(
+        "--boards",
+        type=int,
+        nargs="*",
+        default=[3, 31, 200, 1000],
+        help="sizes to measure (none: only write the report of --report-also sizes)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
