@@ -13,6 +13,6 @@ st.set_page_config(page_title="coprod: co-production from the start", layout="wi
 # screen readers announce wrongly (axe: "list").
 access = ui.viewer()
 page = st.navigation(ui.pages(access), expanded=True)
-if access is not None and page.title not in ("Not available", "Sign in", "No access yet"):
+if access is not None and ui.draws_frame(page):
     st.session_state["_frame"] = ui.frame(access)
 page.run()

@@ -220,14 +220,24 @@ PAGES: list[tuple[str, str, str, Action | None]] = [
 ]
 
 
+# The pages that stand instead of the dashboard: they draw no frame (no pickers, no data).
+REFUSED, SIGN_IN, NO_ROLE = "Not available", "Sign in", "No access yet"
+
+
+def draws_frame(page: st.Page) -> bool:
+    """Whether app.py draws the shared frame for this page. (Told apart by title: Streamlit
+    gives every default page the url_path "".)"""
+    return page.title not in (REFUSED, SIGN_IN, NO_ROLE)
+
+
 def pages(access: Access | None) -> list[st.Page]:
     """The navigation for this person (app.py passes it to st.navigation)."""
     if access is None:
-        return [st.Page(_refused, title="Not available", url_path="refused", default=True)]
+        return [st.Page(_refused, title=REFUSED, url_path="refused", default=True)]
     if access.role == Role.public and not users.public_view(store()):
         if access.signed_in:  # signed in, but no role: with the public view off, nothing
-            return [st.Page(_no_role, title="No access yet", url_path="no-access", default=True)]
-        return [st.Page(_sign_in_only, title="Sign in", url_path="sign-in", default=True)]
+            return [st.Page(_no_role, title=NO_ROLE, url_path="no-access", default=True)]
+        return [st.Page(_sign_in_only, title=SIGN_IN, url_path="sign-in", default=True)]
     return [
         st.Page(
             path,
