@@ -206,14 +206,11 @@ def test_register_offers_a_simple_table_for_screen_readers(app: AppTest) -> None
     assert len(table) == min(500, len(app.dataframe[0].value))
 
 
-def test_a_new_record_shows_on_the_next_rerun(
+def _fresh_app(
     demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Results are cached by the store's data version: any write is seen at once.
+) -> tuple[Path, AppTest]:
+    """A copy of the demo store, and the app on it after its first run."""
     import shutil
-
-    from coprod import records
-    from coprod.models import Decision
 
     db = tmp_path / "fresh.duckdb"
     shutil.copy(demo_db, db)
@@ -222,6 +219,17 @@ def test_a_new_record_shows_on_the_next_rerun(
     at.session_state["as_of"] = DEMO_AS_OF
     at.session_state["period"] = PERIOD
     at.run()
+    return db, at
+
+
+def test_a_new_record_shows_on_the_next_rerun(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Results are cached by the store's data version: any write is seen at once.
+    from coprod import records
+    from coprod.models import Decision
+
+    db, at = _fresh_app(demo_db, tmp_path, monkeypatch)
     before = _metric(at, "Never")
     with Store(db) as store:
         records.save(
@@ -245,18 +253,10 @@ def test_a_page_query_computed_once_per_data_version_shows_a_write_at_once(
 ) -> None:
     # The Representation page's queries go through ui.memo: reused between reruns, recomputed
     # after any write.
-    import shutil
-
     from coprod import records
     from coprod.models import AttendanceStatus, Meeting
 
-    db = tmp_path / "fresh.duckdb"
-    shutil.copy(demo_db, db)
-    monkeypatch.setenv("COPROD_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["as_of"] = DEMO_AS_OF
-    at.session_state["period"] = PERIOD
-    at.run()
+    db, at = _fresh_app(demo_db, tmp_path, monkeypatch)
     at.switch_page("pages/representation.py").run()
     label = "Meetings with a lived-experience voice"
     before = _metric(at, label)
