@@ -232,6 +232,12 @@ def withdrawn_decision(page: Page) -> None:
     )
 
 
+def whole_story(page: Page) -> None:
+    # The involvement comes last, after the timeline chart: wait until it is drawn.
+    page.get_by_text("What changed because of it").first.wait_for(timeout=30_000)
+    settle(page)
+
+
 def meeting_attendance(page: Page) -> None:
     page.get_by_text("Meetings and attendance", exact=True).click()
     settle(page)
@@ -253,7 +259,7 @@ STORY = (SUMMARY, SERVICE_AREA, BOARD, INVOLVED_ORG, INFLUENCE, NOTE)
 VISITS = {
     "overview": Visit("/", (BOARD, *DECIDED)),
     "register": Visit("/decisions", (BOARD, SERVICE_AREA, PENDING, *DECIDED), simple_table),
-    "story": Visit("/decision?decision=d-all", (TITLES["d-all"], *STORY)),
+    "story": Visit("/decision?decision=d-all", (TITLES["d-all"], *STORY), whole_story),
     "representation": Visit("/representation", (BOARD,)),
     "health-checks": Visit("/health_check", (BOARD,)),
     "meeting": Visit("/meeting", (BOARD, PENDING)),
