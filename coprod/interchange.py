@@ -664,10 +664,12 @@ def write_records(
             if updates
             else "ON CONFLICT DO NOTHING"
         )
+        # The times are given rather than left to the columns' defaults: DuckDB's upsert into
+        # PostgreSQL sends every column, so a default would arrive there as NULL.
         cur.execute(
             f"""
-            INSERT INTO {qt} ({col_list}, created_by, updated_by)
-            SELECT {col_list}, ?, ? FROM _incoming
+            INSERT INTO {qt} ({col_list}, created_by, updated_by, created_at, updated_at)
+            SELECT {col_list}, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP FROM _incoming
             {conflict}
             """,
             [change.actor, change.actor],

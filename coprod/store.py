@@ -1,18 +1,27 @@
-"""The DuckDB store: one file, one process-wide connection, a cursor per query.
+"""The store: a DuckDB file, or a PostgreSQL database reached through DuckDB.
 
 Streamlit runs every session in its own thread. A DuckDB connection must not be shared between
 threads, but cursors made from one connection may each be used by one thread, and they all see
-one database. So the process opens the file once (``Store``) and every query takes its own
+one database. So the process opens the store once (``Store``) and every query takes its own
 ``cursor()``. DuckDB lets only one process open a file for writing; when another process holds
 it we say so in one sentence (``StoreBusyError``) rather than showing a traceback.
+
+A location such as ``postgresql://user@host:5432/dbname`` is a shared store on a PostgreSQL
+server instead. DuckDB attaches it with its ``postgres`` extension and every query is the same
+DuckDB SQL: DuckDB reads and writes PostgreSQL's tables, and PostgreSQL keeps the data, the
+constraints and the transactions. Any number of processes may open it. Their writes take turns
+(a PostgreSQL advisory lock held until each write commits), so two app servers saving at once
+queue rather than conflict, exactly as two sessions of one server do.
 """
 
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,6 +212,90 @@ class StoreBusyError(StoreError):
     pass
 
 
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+ATTACHED = "store"  # the name the PostgreSQL database is attached under
+# Every write transaction on a server store holds this advisory lock until it commits.
+WRITE_LOCK_KEY = 7_001_000_001
+
+
+def is_server(location: str | Path) -> bool:
+    """Whether a store location names a PostgreSQL database rather than a file."""
+    return str(location).lower().startswith(SERVER_SCHEMES)
+
+
+def shown_location(location: str) -> str:
+    """A location fit to show or log: a server address without its password."""
+    if not is_server(location):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _extension_file(name: str) -> Path:
+    """The DuckDB extension shipped by the PyPI wheel duckdb-extension-<name>."""
+    spec = importlib.util.find_spec(f"duckdb_extension_{name}")
+    if spec is None or spec.origin is None:
+        raise StoreError(
+            f"coprod cannot reach PostgreSQL without DuckDB's {name} extension: install it "
+            f"with 'pip install duckdb-extension-{name}=={duckdb.__version__}' (make run and "
+            "make test install it)."
+        )
+    path = Path(spec.origin).parent / "extensions" / f"v{duckdb.__version__}"
+    path = path / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise StoreError(
+            f"The {name} extension installed does not match DuckDB {duckdb.__version__}: "
+            f"install duckdb-extension-{name}=={duckdb.__version__}."
+        )
+    return path
+
+
+def load_extension(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load a DuckDB extension from its wheel: DuckDB itself never downloads one here."""
+    path = _extension_file(name)
+    conn.execute(f"INSTALL '{_sql_text(str(path))}'")
+    conn.execute(f"LOAD {name}")
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _attach_server(location: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(":memory:")
+    try:
+        load_extension(conn, "postgres")
+        options = "TYPE postgres, READ_ONLY" if read_only else "TYPE postgres"
+        conn.execute(f"ATTACH '{_sql_text(location)}' AS {ATTACHED} ({options})")
+    except duckdb.Error as exc:
+        conn.close()
+        first = str(exc).splitlines()[0]
+        password = urllib.parse.urlsplit(location).password
+        if password:
+            first = first.replace(password, "***")
+        first = first.replace(location, shown_location(location))
+        raise StoreError(
+            f"The PostgreSQL store {shown_location(location)} could not be reached: "
+            f"{first.removeprefix('IO Error: ')}"
+        ) from None
+    except BaseException:
+        conn.close()
+        raise
+    conn.execute(f"USE {ATTACHED}")
+    return conn
+
+
+def server_ddl(statement: str) -> str:
+    """A migration statement as PostgreSQL reads it: the schema is written once, in DuckDB's
+    SQL, and differs from PostgreSQL's only in how an empty list is written."""
+    return statement.replace("DEFAULT []", "DEFAULT '{}'")
+
+
 def current_user() -> str:
     try:
         return getpass.getuser()
@@ -221,12 +314,33 @@ class Change:
 
 
 class Store:
-    """One DuckDB database, opened once per process."""
+    """One store, opened once per process: a DuckDB file or a PostgreSQL database."""
 
     def __init__(self, location: str | Path | None = None, *, read_only: bool = False) -> None:
-        self.location = store_location(location)
+        address = store_location(location)
+        self.server = is_server(address)
+        self._address = address
+        # What messages, logs and pages show: never a server's password.
+        self.location = shown_location(address)
         self.read_only = read_only
         self._write_lock = threading.Lock()
+        if self.server:
+            self.conn = _attach_server(address, read_only=read_only)
+        else:
+            self._open_file(read_only)
+        if not read_only:
+            self._upgrade()
+        elif (version := self.schema_version()) != SCHEMA_VERSION:
+            # Read-only opens cannot upgrade: say what the store is rather than fail on a query.
+            self.conn.close()
+            raise StoreError(_version_problem(self.location, version))
+
+    @property
+    def address(self) -> str:
+        """The location as given, password included: for opening the same store again."""
+        return self._address
+
+    def _open_file(self, read_only: bool) -> None:
         if self.location != ":memory:":
             if read_only and not Path(self.location).exists():
                 raise StoreError(
@@ -243,12 +357,6 @@ class Store:
                 f"The store {self.location} could not be opened: it is not a coprod store "
                 f"or it is damaged ({str(exc).splitlines()[0]})."
             ) from None
-        if not read_only:
-            self._upgrade()
-        elif (version := self.schema_version()) != SCHEMA_VERSION:
-            # Read-only opens cannot upgrade: say what the file is rather than fail on a query.
-            self.conn.close()
-            raise StoreError(_version_problem(self.location, version))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -257,6 +365,8 @@ class Store:
         """A cursor of its own for one query or one unit of work, in any thread."""
         cur = self.conn.cursor()
         try:
+            if self.server:
+                cur.execute(f"USE {ATTACHED}")  # a new cursor starts in DuckDB's own catalogue
             yield cur
         finally:
             cur.close()
@@ -273,6 +383,7 @@ class Store:
         with self._write_lock, self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
+                self._take_turn(cur)
                 yield cur
                 cur.execute(
                     "UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
@@ -289,9 +400,28 @@ class Store:
         with self._write_lock, self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
+                self._take_turn(cur)
                 yield cur
             finally:
                 cur.execute("ROLLBACK")
+
+    def _take_turn(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """On a server, wait for other processes' writes: the first statement of every write.
+
+        The PostgreSQL transaction reads committed data (DuckDB would start it as repeatable
+        read, whose snapshot predates the wait) and holds an advisory lock until it ends, so
+        writes from every process take turns and each sees what the one before it committed.
+        """
+        if self.server:
+            self.execute_on_server(
+                cur,
+                "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+                f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})",
+            )
+
+    def execute_on_server(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Run PostgreSQL's own SQL on the server, in the cursor's transaction."""
+        cur.execute(f"CALL postgres_execute('{ATTACHED}', ?)", [sql])
 
     def close(self) -> None:
         self.conn.close()
@@ -315,6 +445,9 @@ class Store:
             return int(row[0]) if row and row[0] is not None else 0
 
     def _upgrade(self) -> None:
+        if self.server:
+            self._upgrade_server()
+            return
         with self._write_lock, self.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
             row = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
@@ -331,6 +464,36 @@ class Store:
                 except BaseException:
                     cur.execute("ROLLBACK")
                     raise
+
+    def _upgrade_server(self) -> None:
+        """The migrations, in PostgreSQL's own SQL, in one transaction that waits its turn:
+        two servers starting at once on an empty database migrate it once."""
+        with self._write_lock, self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                self._take_turn(cur)
+                self.execute_on_server(
+                    cur, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+                )
+                row = cur.execute(
+                    f"SELECT * FROM postgres_query('{ATTACHED}', "
+                    "'SELECT coalesce(max(version), 0) FROM schema_version')"
+                ).fetchone()
+                version = int(row[0]) if row else 0
+                if version > SCHEMA_VERSION:
+                    raise StoreError(_version_problem(self.location, version))
+                for number in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[number - 1]:
+                        self.execute_on_server(cur, server_ddl(statement))
+                    self.execute_on_server(
+                        cur, f"INSERT INTO schema_version VALUES ({int(number)})"
+                    )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            # DuckDB caches the server's tables: let it see the ones just made.
+            cur.execute("CALL pg_clear_cache()")
 
     # -- reading -------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: a fresh store on a real DuckDB file for every test; for browser tests, the
-dashboard served on the demo data and a Chromium browser."""
+"""Shared fixtures: a fresh store for every test, on a real DuckDB file (and, in the modules of
+BOTH_BACKENDS, on a real PostgreSQL server too); for browser tests, the dashboard served on the
+demo data and a Chromium browser."""
 
 from __future__ import annotations
 
@@ -7,14 +8,51 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_support import PostgresServer, postgres_server
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from coprod.store import Store
 
 
+# Their tests run once on a store file and once on a PostgreSQL store: the same tests, so the
+# two backends cannot drift apart.
+BOTH_BACKENDS = {
+    "test_store",
+    "test_records",
+    "test_rules_fts",
+    "test_rules_tb",
+    "test_rules_rep_hc",
+    "test_import",
+    "test_roundtrip",
+    "test_worked_example",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_BACKENDS:
+        metafunc.parametrize("backend", ["file", "postgres"])
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "coprod.duckdb")
+def backend() -> str:
+    """Where the ``store`` fixture keeps its data: "file", unless the module tests both."""
+    return "file"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for this test process."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def store(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    if backend == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        opened = Store(server.new_database())
+    else:
+        opened = Store(tmp_path / "coprod.duckdb")
     try:
         yield opened
     finally:
