@@ -13,7 +13,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from coprod.store import Store
 
-
 # Their tests run once on a store file and once on a PostgreSQL store: the same tests, so the
 # two backends cannot drift apart.
 BOTH_BACKENDS = {
