@@ -50,10 +50,10 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner="Checking the decisions…", max_entries=32)
-def _check(location: str, version: int, as_of: dt.date, boards: tuple[str, ...]) -> Checked:
+def _check(address: str, version: int, as_of: dt.date, boards: tuple[str, ...]) -> Checked:
     # Keyed on the store's data version: any write makes the next rerun recompute, and widget
     # interactions reuse the result and its tables.
-    result = run_check(_open_store(location), as_of, boards=list(boards) or None)
+    result = run_check(_open_store(address), as_of, boards=list(boards) or None)
     return Checked(result, decisions_frame(result), findings_frame(result))
 
 
@@ -449,7 +449,7 @@ def frame(access: Access) -> Frame:
     scope = (
         tuple(sorted(chosen)) if chosen or access.every_board else (tuple(sorted(names)) or ("",))
     )
-    checked = _check(db.location, db.data_version(), as_of_date, scope)
+    checked = _check(db.address, db.data_version(), as_of_date, scope)
     return Frame(
         board_ids=tuple(chosen) or tuple(names),
         board_names=names,

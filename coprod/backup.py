@@ -43,6 +43,7 @@ from coprod.store import (
     StoreBusyError,
     StoreError,
     current_user,
+    is_server,
     quote,
 )
 
@@ -125,6 +126,12 @@ def backup(store: Store, out: str | Path) -> BackupResult:
     process (the dashboard's own). It is written to a hidden folder beside ``out`` and renamed
     into place only once it is complete, so ``out`` is never a partial backup.
     """
+    if store.server:
+        raise BackupError(
+            f"{store.location} is a PostgreSQL store: back it up with PostgreSQL's own tools "
+            "(pg_dump, or the server's continuous archiving), or copy it into a store file with "
+            "'coprod migrate --from SERVER --to FILE' and back up that file."
+        )
     folder = Path(out)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise BackupError(
@@ -353,6 +360,11 @@ def restore(
     folder = Path(source)
     manifest = verify_backup(folder)
     where = store_location(location)
+    if is_server(where):
+        raise BackupError(
+            "A backup is restored into a store file: to put it on a PostgreSQL server, restore "
+            "it into a file, then copy that with 'coprod migrate --from FILE --to SERVER'."
+        )
     if where == ":memory:":
         raise BackupError("A backup can only be restored into a store file, not into memory.")
     target = Path(where)

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 from builders import CHANGE, Dataset, withdraw
+from pg_support import PostgresServer
 
 from coprod import backup as backup_module
 from coprod import store as store_module
@@ -467,3 +468,22 @@ def test_a_store_that_cannot_be_opened_is_replaced_only_with_force(
     assert result.kept.read_bytes() == b"not a database at all"
     with Store(junk) as restored:
         assert restored.count("decision", include_withdrawn=True) == 2
+
+
+def test_a_postgresql_store_is_backed_up_and_restored_with_postgresql_tools(
+    postgres: PostgresServer, made: Path, tmp_path: Path
+) -> None:
+    address = postgres.new_database()
+    with Store(address) as shared:
+        with pytest.raises(BackupError) as caught:
+            backup(shared, tmp_path / "never")
+        one_sentence(str(caught.value))
+        assert "pg_dump" in str(caught.value)
+        assert "coprod migrate" in str(caught.value)
+        assert not (tmp_path / "never").exists()
+    with pytest.raises(BackupError) as refused:
+        restore(made, address)
+    one_sentence(str(refused.value))
+    assert "coprod migrate --from FILE --to SERVER" in str(refused.value)
+    with Store(address) as shared:
+        assert shared.is_empty()
