@@ -1,4 +1,5 @@
-"""The DuckDB store: schema versions, one writer process, many threads in one process."""
+"""The store: schema versions, one writer process on a file, many threads in one process, and
+a PostgreSQL store that many processes open, migrate and write at once."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from pg_support import PostgresServer, free_port
 
 from coprod.interchange import write_records
 from coprod.models import Board
 from coprod.rules import run_check
-from coprod.store import SCHEMA_VERSION, Change, Store, StoreBusyError
+from coprod.store import SCHEMA_VERSION, Change, Store, StoreBusyError, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANGE = Change(actor="test", source="cli")
@@ -115,3 +117,96 @@ def test_sixteen_threads_read_and_write_at_once(store: Store) -> None:
     assert names == {f"t{n}-{i}" for n in range(threads_n) for i in range(writes_each)}
     assert store.data_version() == before + threads_n * writes_each
     assert store.count("audit_log", include_withdrawn=True) == threads_n * writes_each
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from coprod.interchange import write_records
+from coprod.models import Board
+from coprod.store import Change, Store
+address, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+store = Store(address)  # read-write, while the other processes hold it too
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.01)
+for i in range(count):
+    with store.transaction() as cur:
+        write_records(cur, "board", [Board(board_id=f"{name}-{i}", name=name, kind="committee")],
+                      Change(name, "cli"))
+store.close()
+"""
+
+
+def test_a_new_server_store_is_migrated_once_by_processes_opening_it_at_once(
+    postgres: PostgresServer,
+) -> None:
+    address = postgres.new_database(migrated=False)
+    opening = [
+        subprocess.Popen(
+            [sys.executable, "-c", "import sys; from coprod.store import Store; Store(sys.argv[1])",
+             address],
+            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(3)
+    ]  # fmt: skip
+    for process in opening:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
+    with Store(address) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        versions = store.query("SELECT version FROM schema_version ORDER BY version")
+        assert [r["version"] for r in versions] == list(range(1, SCHEMA_VERSION + 1))
+        with store.transaction() as cur:
+            write_records(
+                cur, "board", [Board(board_id="kept", name="Kept", kind="committee")], CHANGE
+            )
+    with Store(address, read_only=True) as again:
+        assert [r["board_id"] for r in again.query("SELECT board_id FROM board")] == ["kept"]
+
+
+def test_processes_writing_to_one_server_store_at_once_lose_nothing(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    address = postgres.new_database()
+    with Store(address) as store:
+        before = store.data_version()
+    go, names, each = tmp_path / "go", ["alpha", "beta", "gamma"], 15
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, address, name, str(each), str(go)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name in names
+    ]  # fmt: skip
+    for writer in writers:  # every process holds the store open for writing at once
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+    go.touch()
+    for writer in writers:
+        _, errors = writer.communicate(timeout=180)
+        assert writer.returncode == 0, errors
+    with Store(address) as store:
+        ids = {r["board_id"] for r in store.query("SELECT board_id FROM board")}
+        assert ids == {f"{name}-{i}" for name in names for i in range(each)}
+        assert store.data_version() == before + len(names) * each
+        actors = store.query("SELECT actor, count(*) AS n FROM audit_log GROUP BY actor")
+        assert {r["actor"]: r["n"] for r in actors} == dict.fromkeys(names, each)
+
+
+def test_a_server_that_cannot_be_reached_is_one_sentence_without_its_password() -> None:
+    address = f"postgresql://coprod:s3cret-word@127.0.0.1:{free_port()}/nowhere"
+    with pytest.raises(StoreError) as caught:
+        Store(address)
+    message = str(caught.value)
+    assert message.startswith("The PostgreSQL store postgresql://coprod:***@127.0.0.1:")
+    assert "could not be reached" in message
+    assert "s3cret-word" not in message
+    done = subprocess.run(
+        [sys.executable, "-m", "coprod.cli", "check", "--db", address],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "could not be reached" in done.stderr
+    assert "s3cret-word" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
