@@ -1,4 +1,5 @@
-"""Every page of the dashboard, driven with AppTest on the committed demo data."""
+"""Every page of the dashboard, driven with AppTest on the committed demo data: in a store file
+and in a PostgreSQL store."""
 
 from __future__ import annotations
 
@@ -15,23 +16,29 @@ from coprod.demo import DEMO_AS_OF
 from coprod.interchange import import_source
 from coprod.rules import RULES, run_check
 from coprod.settings import DEMO_DIR
-from coprod.store import Change, Store
+from coprod.store import Change, Store, is_server
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PERIOD = (dt.date(2020, 1, 1), DEMO_AS_OF)
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store(path) as store:
+def _demo_store(location: str) -> str:
+    with Store(location) as store:
         import_source(store, DEMO_DIR, Change("test", "import"))
-    return path
+    return location
+
+
+@pytest.fixture(scope="module", params=["file", "postgres"])
+def demo_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo data in a store file, and (the same pages again) in a PostgreSQL store."""
+    if request.param == "postgres":
+        return _demo_store(request.getfixturevalue("postgres").new_database())
+    return _demo_store(str(tmp_path_factory.mktemp("demo") / "demo.duckdb"))
 
 
 @pytest.fixture
-def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("COPROD_DB", str(demo_db))
+def app(demo_db: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("COPROD_DB", demo_db)
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["as_of"] = DEMO_AS_OF
     at.session_state["period"] = PERIOD
@@ -47,7 +54,7 @@ def _metric(at: AppTest, label: str) -> int:
     return int(next(m for m in at.metric if m.label == label).value)
 
 
-def test_overview_shows_the_headline_as_figures_and_a_sentence(app: AppTest, demo_db: Path) -> None:
+def test_overview_shows_the_headline_as_figures_and_a_sentence(app: AppTest, demo_db: str) -> None:
     app.run()
     _no_errors(app)
     assert app.title[0].value == "Were people involved from the start?"
@@ -79,7 +86,7 @@ def test_overview_chart_has_alt_text_and_its_numbers(app: AppTest) -> None:
     assert any("Quarter" in str(t.value.index.name) for t in app.table)
 
 
-def test_overview_follows_the_board_picker(app: AppTest, demo_db: Path) -> None:
+def test_overview_follows_the_board_picker(app: AppTest, demo_db: str) -> None:
     app.run()
     app.run()  # widgets keep their ids from the second run of a session on
     with Store(demo_db) as store:
@@ -121,7 +128,7 @@ def test_register_filters_by_category_and_text(app: AppTest) -> None:
     assert any("No decision matches" in i.value for i in app.info)
 
 
-def test_decision_story_tells_the_whole_story(app: AppTest, demo_db: Path) -> None:
+def test_decision_story_tells_the_whole_story(app: AppTest, demo_db: str) -> None:
     with Store(demo_db) as store:
         result = run_check(store, DEMO_AS_OF)
     late = next(d for d in result.decisions if d["first_involvement"] == "late")
@@ -207,14 +214,15 @@ def test_register_offers_a_simple_table_for_screen_readers(app: AppTest) -> None
 
 
 def _fresh_app(
-    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Path, AppTest]:
-    """A copy of the demo store, and the app on it after its first run."""
-    import shutil
-
-    db = tmp_path / "fresh.duckdb"
-    shutil.copy(demo_db, db)
-    monkeypatch.setenv("COPROD_DB", str(db))
+    demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> tuple[str, AppTest]:
+    """A fresh store of the demo data (of the same kind as demo_db), and the app on it after
+    its first run."""
+    if is_server(demo_db):
+        db = _demo_store(request.getfixturevalue("postgres").new_database())
+    else:
+        db = _demo_store(str(tmp_path / "fresh.duckdb"))
+    monkeypatch.setenv("COPROD_DB", db)
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["as_of"] = DEMO_AS_OF
     at.session_state["period"] = PERIOD
@@ -223,13 +231,16 @@ def _fresh_app(
 
 
 def test_a_new_record_shows_on_the_next_rerun(
-    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     # Results are cached by the store's data version: any write is seen at once.
     from coprod import records
     from coprod.models import Decision
 
-    db, at = _fresh_app(demo_db, tmp_path, monkeypatch)
+    db, at = _fresh_app(demo_db, tmp_path, monkeypatch, request)
     before = _metric(at, "Never")
     with Store(db) as store:
         records.save(
@@ -249,14 +260,17 @@ def test_a_new_record_shows_on_the_next_rerun(
 
 
 def test_a_page_query_computed_once_per_data_version_shows_a_write_at_once(
-    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     # The Representation page's queries go through ui.memo: reused between reruns, recomputed
     # after any write.
     from coprod import records
     from coprod.models import AttendanceStatus, Meeting
 
-    db, at = _fresh_app(demo_db, tmp_path, monkeypatch)
+    db, at = _fresh_app(demo_db, tmp_path, monkeypatch, request)
     at.switch_page("pages/representation.py").run()
     label = "Meetings with a lived-experience voice"
     before = _metric(at, label)
