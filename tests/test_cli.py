@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,24 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-c
 FTS_TB = {r.code for r in RULES if r.code.startswith(("FTS-", "TB-"))}
 
 
+@pytest.fixture(params=["file", "postgres"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes the location of a new store: a file, or a database on a PostgreSQL server. The
+    commands must behave the same on both."""
+    numbers = itertools.count(1)
+
+    def make() -> str:
+        if request.param == "postgres":
+            return str(request.getfixturevalue("postgres").new_database())
+        return str(tmp_path / f"store-{next(numbers)}.duckdb")
+
+    return make
+
+
 def test_import_then_check_json_lists_every_fts_and_tb_code(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "x.duckdb")
+    db = new_store()
     assert main(["import", str(DEMO_DIR), "--db", db]) == 0
     assert "decision:" in capsys.readouterr().out
     assert main(["check", "--db", db, "--format", "json", "--as-of", DEMO_AS_OF.isoformat()]) == 0
@@ -44,8 +60,10 @@ def test_import_then_check_json_lists_every_fts_and_tb_code(
     assert set(decision) == {"decision_id", "board_id", "first_involvement", "tick_box_suspect"}
 
 
-def test_check_table_is_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "x.duckdb")
+def test_check_table_is_readable(
+    new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = new_store()
     main(["import", str(EXAMPLE), "--db", db])
     capsys.readouterr()
     assert main(["check", "--db", db, "--as-of", "2026-01-15"]) == 0
@@ -56,8 +74,10 @@ def test_check_table_is_readable(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "332 findings" in out
 
 
-def test_check_board_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "x.duckdb")
+def test_check_board_filter(
+    new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = new_store()
     main(["import", str(EXAMPLE), "--db", db])
     capsys.readouterr()
     main(["check", "--db", db, "--as-of", "2026-01-15", "--format", "json", "--board", "b1"])
@@ -67,7 +87,7 @@ def test_check_board_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_rejected_import_exits_1_names_the_row_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -76,12 +96,12 @@ def test_rejected_import_exits_1_names_the_row_and_writes_nothing(
     lines = (bad / "decisions.csv").read_text().splitlines()
     lines[4] = lines[4].replace("2022-", "2022-13-", 1)
     (bad / "decisions.csv").write_text("\n".join(lines) + "\n")
-    db = tmp_path / "x.duckdb"
-    assert main(["import", str(bad), "--db", str(db)]) == 1
+    db = new_store()
+    assert main(["import", str(bad), "--db", db]) == 1
     err = capsys.readouterr().err
     assert "Nothing was imported: 1 problem found." in err
     assert "decisions.csv, row 5, field identified_on" in err
-    assert main(["check", "--db", str(db), "--format", "json"]) == 0
+    assert main(["check", "--db", db, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["decisions"] == []
 
 
@@ -145,8 +165,10 @@ def test_demo_writes_the_same_files_as_committed(tmp_path: Path) -> None:
         )
 
 
-def test_demo_loads_into_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "x.duckdb")
+def test_demo_loads_into_a_store(
+    new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = new_store()
     assert main(["demo", "--db", db, "--boards", "4", "--seed", "7"]) == 0
     assert "Loaded demo data" in capsys.readouterr().out
     main(["check", "--db", db, "--format", "json"])
@@ -154,8 +176,9 @@ def test_demo_loads_into_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert len({d["board_id"] for d in report["decisions"]}) == 4
 
 
-def test_export_round_trips(tmp_path: Path) -> None:
-    first, second = str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")
+def test_export_round_trips(tmp_path: Path, new_store: Callable[[], str]) -> None:
+    # From a file into a store of each kind, and out again: the same bytes.
+    first, second = str(tmp_path / "a.duckdb"), new_store()
     assert main(["import", str(EXAMPLE), "--db", first]) == 0
     assert main(["export", "--db", first, "--out", str(tmp_path / "one")]) == 0
     assert main(["import", str(tmp_path / "one"), "--db", second]) == 0
