@@ -16,8 +16,9 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	@test -f $(DB) || $(BIN)/coprod import data/demo --db $(DB)
-	COPROD_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1
+	@# A new store file gets the demo data; a PostgreSQL store (DB=postgresql://...) is left as it is.
+	@case "$(DB)" in postgres://*|postgresql://*) ;; *) test -f '$(DB)' || $(BIN)/coprod import data/demo --db '$(DB)' ;; esac
+	COPROD_DB='$(DB)' $(BIN)/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1
 
 test: $(STAMP)
 	$(BIN)/ruff check .
