@@ -24,6 +24,9 @@ BOTH_BACKENDS = {
     "test_import",
     "test_roundtrip",
     "test_worked_example",
+    "test_access",
+    "test_healthcheck",
+    "test_evidence",
 }
 
 
