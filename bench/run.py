@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--boards 3 31 200 1000] [--out docs/benchmarks.md]
                                   [--work bench/out] [--no-browser] [--no-load]
+                                  [--backend file|postgres]
 
 For each number of boards N it generates `coprod demo --boards N` data (kept in bench/out/N/
 to reuse), then measures, each in a fresh process:
@@ -18,6 +19,14 @@ to reuse), then measures, each in a fresh process:
 - the time in Chromium from navigation to the Overview being ready (bench/browser_ready.py);
 - at 200 boards, 10 browser sessions on the Overview and Decisions while an import runs
   through the app (bench/load.py).
+
+With `--backend postgres` the same figures (but the load test) are measured on a PostgreSQL
+store: for each size a throwaway PostgreSQL server on this machine (tests/pg_support.py, with
+fsync turned back on), the same CSV files imported into a fresh database through
+`Store(url)`, and the check, `coprod check`, the pages and the browser all reading it through
+DuckDB's postgres extension. Those figures go to WORK/N/figures-postgres.json (the file store's
+to WORK/N/figures.json), and the report puts the two side by side for every size measured on
+both, with bench/backends.py's comparison (WORK/N/backends.json) when it is there.
 """
 
 from __future__ import annotations
@@ -31,14 +40,21 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    from pg_support import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BATCH = 200  # boards per import batch above this size
+BACKENDS = ("file", "postgres")
+FIGURES = {"file": "figures.json", "postgres": "figures-postgres.json"}
 
 FLOOR_QUERY = """
 WITH q AS (
@@ -114,13 +130,43 @@ def child(code: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def script(name: str, *args: str, timeout: int = 3600) -> dict[str, Any] | str:
-    """Run bench/<name> with --json-out; its figures, or why it could not run."""
-    out = ROOT / "bench" / "out" / f"{name}.json"
+# bench/pages.py and bench/browser_ready.py take --db as a file path (a Path folds the "//" of
+# a URL) and browser_ready.py serves a copy of the file: a PostgreSQL store goes to them through
+# this, as it is.
+SERVER_SCRIPT_CODE = """
+import json, sys
+bench, name, url, *rest = sys.argv[1:]
+sys.path.insert(0, bench)
+out = rest[rest.index("--json-out") + 1]
+if name == "pages.py":
+    import pages
+    figures = pages.measure(url, 3)
+    with open(out, "w") as f:
+        f.write(json.dumps(figures, indent=2))
+else:
+    import browser_ready
+    browser_ready.copy_store = lambda source, folder: url  # served in place, not copied
+    code = browser_ready.main(["--db", url, *rest])
+    with open(out) as f:
+        figures = json.load(f)
+    figures["db"] = url
+    with open(out, "w") as f:
+        f.write(json.dumps(figures, indent=2))
+    sys.exit(code)
+"""
+
+
+def script(name: str, db: str, *args: str, out: Path, timeout: int = 3600) -> dict[str, Any] | str:
+    """Run bench/<name> --db DB with --json-out OUT; its figures, or why it could not run."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    if is_server(db):
+        command = [PYTHON, "-c", SERVER_SCRIPT_CODE, str(ROOT / "bench"), name, db]
+    else:
+        command = [PYTHON, str(ROOT / "bench" / name), "--db", db]
     try:
         done = subprocess.run(
-            [PYTHON, str(ROOT / "bench" / name), *args, "--json-out", str(out)],
+            [*command, *args, "--json-out", str(out)],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -209,41 +255,124 @@ def csv_floor(folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def check_json(db: Path) -> float:
+def check_json(db: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [PYTHON, "-m", "coprod.cli", "check", "--db", str(db), "--format", "json",
+        [PYTHON, "-m", "coprod.cli", "check", "--db", db, "--format", "json",
          "--as-of", "2026-11-21"],
         check=True, capture_output=True, cwd=ROOT,
     )  # fmt: skip
     return time.perf_counter() - start
 
 
+def is_server(db: str) -> bool:
+    return db.lower().startswith(("postgresql://", "postgres://"))
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL on this machine (tests/pg_support.py), durable as a real one:
+    the tests' server runs with fsync off, which a store's figures must not flatter."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    from pg_support import postgres_server as throwaway
+
+    with throwaway() as server:
+        # Its command line turns fsync off, which no setting overrides: restart without that.
+        server._run(
+            "pg_ctl", "-D", str(server.folder / "data"), "-l", str(server.folder / "server.log"),
+            "-w", "-o", f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1",
+            "restart",
+        )  # fmt: skip
+        yield server
+
+
+def server_facts(url: str) -> dict[str, Any]:
+    """PostgreSQL's version, and the space the database and its tables take on disk."""
+    from coprod.store import load_extension
+
+    con = duckdb.connect()
+    try:
+        load_extension(con, "postgres")
+        con.execute(f"ATTACH '{url}' AS pg (TYPE postgres, READ_ONLY)")
+        row = con.execute(
+            "SELECT * FROM postgres_query('pg', 'SELECT current_setting(''server_version'') "
+            "AS version, current_setting(''fsync'') AS fsync, "
+            "pg_database_size(current_database())::bigint AS database, "
+            "(SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ''public'' AND c.relkind = ''r'') AS tables')"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return {
+        "version": row[0],
+        "fsync": row[1],
+        "database_mb": row[2] / 2**20,
+        "tables_mb": row[3] / 2**20,  # with their indexes and TOAST
+    }
+
+
+def file_mb(path: Path) -> float:
+    wal = path.with_name(path.name + ".wal")
+    return sum(p.stat().st_size for p in (path, wal) if p.exists()) / 2**20
+
+
 def measure(
-    boards: int, work: Path, *, browser: bool, load: bool, pages: bool = True
+    boards: int,
+    work: Path,
+    *,
+    browser: bool,
+    load: bool,
+    pages: bool = True,
+    backend: str = "file",
 ) -> dict[str, Any]:
     folder = work / "csv"
     figures: dict[str, Any] = {"boards": boards}
+    if backend != "file":
+        figures["backend"] = backend
+    tag = "" if backend == "file" else f"-{backend}"
     print(f"[{boards} boards] generating", flush=True)
     figures["generate_s"] = generate(boards, folder)
     parts = batches(folder, work, boards)
-    db = work / "store.duckdb"
-    db.unlink(missing_ok=True)
-    print(f"[{boards} boards] importing ({len(parts)} part(s))", flush=True)
-    figures["import"] = child(IMPORT_CODE, str(db), *map(str, parts))
-    figures["import"]["batches"] = len(parts)
-    figures["read_csv_floor_s"] = csv_floor(folder)
-    print(f"[{boards} boards] checking", flush=True)
-    figures["check"] = child(CHECK_CODE, str(db), FLOOR_QUERY)
-    figures["check_json_s"] = check_json(db)
-    figures["pages"] = "not measured in this run"
-    if pages:
-        print(f"[{boards} boards] pages", flush=True)
-        figures["pages"] = script("pages.py", "--db", str(db))
-    if browser:
-        print(f"[{boards} boards] browser", flush=True)
-        figures["browser"] = script("browser_ready.py", "--db", str(db))
-    if load:
+    with ExitStack() as stack:
+        if backend == "postgres":
+            print(f"[{boards} boards] starting PostgreSQL", flush=True)
+            server = stack.enter_context(postgres_server())
+            server.sql("postgres", "CREATE DATABASE bench")
+            db = server.url("bench")
+        else:
+            path = work / "store.duckdb"
+            path.unlink(missing_ok=True)
+            db = str(path)
+        print(f"[{boards} boards] importing ({len(parts)} part(s))", flush=True)
+        figures["import"] = child(IMPORT_CODE, db, *map(str, parts))
+        figures["import"]["batches"] = len(parts)
+        if backend == "postgres":
+            figures["server"] = server_facts(db)
+            figures["store_mb"] = figures["server"]["database_mb"]
+        else:
+            figures["store_mb"] = file_mb(Path(db))
+        figures["read_csv_floor_s"] = csv_floor(folder)
+        print(f"[{boards} boards] checking", flush=True)
+        figures["check"] = child(CHECK_CODE, db, FLOOR_QUERY)
+        figures["check_json_s"] = check_json(db)
+        figures["pages"] = "not measured in this run"
+        if pages:
+            print(f"[{boards} boards] pages", flush=True)
+            figures["pages"] = script("pages.py", db, out=work / f"pages{tag}.json")
+        if browser:
+            print(f"[{boards} boards] browser", flush=True)
+            figures["browser"] = script(
+                "browser_ready.py", db, out=work / f"browser_ready{tag}.json"
+            )
+    if load and backend != "file":
+        print(f"[{boards} boards] load test: measured on the file store only", flush=True)
+    elif load:
         print(f"[{boards} boards] load test", flush=True)
         extra = work / "load-import"
         if not (extra / ".complete").exists():
@@ -254,7 +383,7 @@ def measure(
                 check=True, capture_output=True, cwd=ROOT,
             )  # fmt: skip
             (extra / ".complete").touch()
-        figures["load"] = script("load.py", "--db", str(db), "--import-dir", str(extra))
+        figures["load"] = script("load.py", db, "--import-dir", str(extra), out=work / "load.json")
     return figures
 
 
@@ -269,7 +398,13 @@ def _ok(good: bool) -> str:
     return "met" if good else "**not met**"
 
 
-def report(results: list[dict[str, Any]]) -> str:
+def report(
+    results: list[dict[str, Any]],
+    postgres: list[dict[str, Any]] | None = None,
+    backends: dict[int, dict[str, Any]] | None = None,
+) -> str:
+    """The report: the file store's figures (``results``), then, when there are any, the
+    PostgreSQL store's beside them and bench/backends.py's comparison for each size."""
     lines = [
         "# Benchmarks",
         "",
@@ -285,6 +420,18 @@ def report(results: list[dict[str, Any]]) -> str:
         "dashboard: with 2 cores, ten browser tabs leave the server little CPU (the load test "
         "reports where the CPU went). Run the browsers from another machine to judge the "
         "dashboard alone.",
+    ]
+    if results:
+        lines += _file_sections(results)
+    if postgres:
+        lines += _side_by_side(results, postgres)
+    for boards, comparison in sorted((backends or {}).items()):
+        lines += backends_section(boards, comparison)
+    return "\n".join(lines) + "\n"
+
+
+def _file_sections(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
         "## Store, import and rules",
         "",
@@ -391,7 +538,142 @@ def report(results: list[dict[str, Any]]) -> str:
                     f"| 1000 boards cost at most 6× 200 ({name}) | {ratio:.1f}× | "
                     f"{_ok(ratio <= 6)} |"
                 )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _mb(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or not b else f"{a / b:.1f}×"
+
+
+def _side_by_side(file: list[dict[str, Any]], postgres: list[dict[str, Any]]) -> list[str]:
+    """For every size measured on PostgreSQL: its figures beside the file store's."""
+    pairs = [(next((f for f in file if f["boards"] == p["boards"]), None), p) for p in postgres]
+    server: dict[str, Any] = next((p["server"] for p in postgres if "server" in p), {})
+    lines = [
+        "",
+        "## The file store and the PostgreSQL store side by side",
+        "",
+        f"The PostgreSQL store is a throwaway PostgreSQL {server.get('version', '?')} server on "
+        f"this same machine (default settings, fsync {server.get('fsync', '?')}), started for "
+        "each size; the CSV files are imported into "
+        "an empty database and every query reaches it through DuckDB's postgres extension "
+        "(ATTACH). The server's own CPU and memory are not in the importing process's figures. "
+        "`bench/run.py --backend postgres` measures it; the load test runs on the file store "
+        "only.",
+        "",
+        "| | "
+        + " | ".join(
+            f"file, {p['boards']} boards | PostgreSQL, {p['boards']} boards" for _, p in pairs
+        )
+        + " |",
+        "|---|" + "---|---|" * len(pairs),
+    ]
+
+    def get(figures: dict[str, Any] | None, *keys: str) -> Any:
+        value: Any = figures
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value
+
+    def row(name: str, cell: Any) -> None:
+        cells = [
+            cell(figures) if figures is not None else "—" for pair in pairs for figures in pair
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    def seconds(*keys: str, digits: int = 2) -> Any:
+        return lambda f: _s(get(f, *keys), digits)
+
+    row("decisions", lambda f: f"{f['check']['decisions']:,}")
+    row("findings", lambda f: f"{f['check']['findings']:,}")
+    row("rows imported", lambda f: f"{f['import']['rows']:,}")
+    row("import", seconds("import", "seconds", digits=1))
+    row("import rows/s", lambda f: f"{f['import']['rows'] / f['import']['seconds']:,.0f}")
+    row("import peak memory (importing process)", lambda f: _mb(f["import"]["peak_mb"]))
+    row("store on disk", lambda f: _mb(f.get("store_mb")))
+    row("opening the store (read-only)", seconds("check", "open", digits=3))
+    row("rules (run_check), cold", seconds("check", "cold"))
+    row("rules (run_check), warm", seconds("check", "warm"))
+    row("floor: one first-involvement query", seconds("check", "floor", digits=3))
+    row("warm rules / floor", lambda f: _ratio(f["check"]["warm"], f["check"]["floor"]))
+    row("`coprod check --format json`, whole command", seconds("check_json_s"))
+    titles: list[str] = []
+    for pair in pairs:
+        for figures in pair:
+            for title in get(figures, "pages") or {}:
+                if title not in titles:
+                    titles.append(title)
+    for title in titles:
+        row(
+            f"page {title}: first / repeated",
+            lambda f, t=title: (
+                f"{f['pages'][t]['first']:.2f} / {f['pages'][t]['repeated']:.2f} s"
+                if isinstance(get(f, "pages", t), dict)
+                else "—"
+            ),
+        )
+    if any(get(f, "browser") is not None for pair in pairs for f in pair):
+        row("Overview in Chromium, first session", seconds("browser", "cold_s"))
+        row("Overview in Chromium, median", seconds("browser", "median_s"))
+    return lines
+
+
+BACKEND_NAMES = {
+    "file": "DuckDB file",
+    "postgres": "PostgreSQL, attached",
+    "ducklake": "DuckLake, PostgreSQL catalogue",
+}
+
+
+def backends_section(boards: int, data: dict[str, Any]) -> list[str]:
+    """bench/backends.py's comparison of the ways to reach PostgreSQL, as a section."""
+    kinds = [k for k in BACKEND_NAMES if k in data["backends"]]
+    figures = [data["backends"][k] for k in kinds]
+    lines = [
+        "",
+        f"## Reaching PostgreSQL: attached, or through DuckLake ({boards} boards)",
+        "",
+        f"`bench/backends.py` copied every table of one store ({data['rows']:,} rows) into a "
+        f"database on a throwaway PostgreSQL {data['server']['version']} (fsync "
+        f"{data['server']['fsync']}) reached by DuckDB's postgres extension (ATTACH), and into "
+        "DuckLake with its catalogue in PostgreSQL and its data in Parquet files on local disk; "
+        "then measured each, in a fresh process, beside a fresh DuckDB file. Warm figures are "
+        f"the best of {data['repeat']}.",
+        "",
+        "| | " + " | ".join(BACKEND_NAMES[k] for k in kinds) + " |",
+        "|---|" + "---|" * len(kinds),
+    ]
+
+    def row(name: str, cells: list[str]) -> None:
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    row("copying the tables in", [_s(f["load"]["seconds"]) for f in figures])
+    row("rows/s", [f"{data['rows'] / f['load']['seconds']:,.0f}" for f in figures])
+    row("size", [f"{_mb(f['size_mb'])} ({f['size_note']})" for f in figures])
+    row("opening", [_s(f["open"], 3) for f in figures])
+    row("floor query, first run", [_s(f["floor_first"], 3) for f in figures])
+    row("floor query, best", [_s(f["floor"], 3) for f in figures])
+    row("rules (run_check), cold", [_s(f["cold"]) for f in figures])
+    row("rules (run_check), warm", [_s(f["warm"]) for f in figures])
+    row("warm rules / file's warm rules", [_ratio(f["warm"], figures[0]["warm"]) for f in figures])
+    row("decisions / findings", [f"{f['decisions']:,} / {f['findings']:,}" for f in figures])
+    row(
+        "same decisions, findings and floor rows as the file",
+        [
+            "yes"
+            if (f["digest"], f.get("floor_digest"))
+            == (figures[0]["digest"], figures[0].get("floor_digest"))
+            else "**no**"
+            for f in figures
+        ],
+    )
+    return lines
 
 
 def main() -> None:
@@ -415,29 +697,50 @@ def main() -> None:
         type=int,
         nargs="*",
         default=[],
-        help="sizes measured by an earlier run to include (read from WORK/N/figures.json)",
+        help="sizes measured by an earlier run to include (read from WORK/N/figures.json and "
+        "WORK/N/figures-postgres.json)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="file",
+        help="the store to measure --boards on: a DuckDB file (default) or a throwaway "
+        "PostgreSQL server; the report shows the two side by side wherever both were measured",
     )
     args = parser.parse_args()
-    results = []
+    results: dict[str, list[dict[str, Any]]] = {backend: [] for backend in BACKENDS}
+    backends: dict[int, dict[str, Any]] = {}  # bench/backends.py's comparisons, by size
+
+    def write_report() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report(results["file"], results["postgres"], backends))
+
     for boards in sorted({*args.boards, *args.report_also}):
         work = args.work / str(boards)
-        if boards not in args.boards:
-            results.append(json.loads((work / "figures.json").read_text()))
-            continue
-        work.mkdir(parents=True, exist_ok=True)
-        figures = measure(
-            boards,
-            work,
-            browser=not args.no_browser,
-            load=not args.no_load and boards == 200,
-            pages=not args.no_pages,
-        )
-        (work / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
-        results.append(figures)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report(results))  # after each size, so a long run shows progress
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(results))
+        if boards in args.boards:
+            work.mkdir(parents=True, exist_ok=True)
+            figures = measure(
+                boards,
+                work,
+                browser=not args.no_browser,
+                load=not args.no_load and boards == 200,
+                pages=not args.no_pages,
+                backend=args.backend,
+            )
+            (work / FIGURES[args.backend]).write_text(json.dumps(figures, indent=2, default=str))
+        found = [backend for backend in BACKENDS if (work / FIGURES[backend]).exists()]
+        if not found:
+            raise SystemExit(f"No figures for {boards} boards in {work}: measure them first.")
+        for backend in found:
+            figures = json.loads((work / FIGURES[backend]).read_text())
+            if "store_mb" not in figures and backend == "file" and (work / "store.duckdb").exists():
+                figures["store_mb"] = file_mb(work / "store.duckdb")  # measured before it was
+            results[backend].append(figures)
+        if (work / "backends.json").exists():
+            backends[boards] = json.loads((work / "backends.json").read_text())
+        if boards in args.boards:
+            write_report()  # after each size, so a long run shows progress
+    write_report()
     print(f"Wrote {args.out}")
 
 
