@@ -89,6 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a store that already holds data (it is kept as <store>.before-restore)",
     )
 
+    mig = sub.add_parser(
+        "migrate",
+        help="copy a whole store between a file and a PostgreSQL server, and verify the copy",
+        description=(
+            "Copy every table of one store into another (a store file or a postgresql:// "
+            "address, either way) in one all-or-nothing transaction, then check that the two "
+            "export the same and hold the same audit trail, users and settings."
+        ),
+    )
+    mig.add_argument(
+        "--from", dest="source", required=True, help="the store to copy: a file or an address"
+    )
+    mig.add_argument(
+        "--to", dest="target", required=True, help="the store to copy into (made if need be)"
+    )
+    mig.add_argument(
+        "--force", action="store_true", help="replace everything in a target that holds data"
+    )
+
     def board_period(p: argparse.ArgumentParser, out: str, as_of_default: str) -> None:
         with_db(p)
         p.add_argument("--board", required=True, help="the board's id")
@@ -167,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(args)
         if args.command == "restore":
             return _restore(args)
+        if args.command == "migrate":
+            return _migrate(args)
         if args.command == "evidence":
             return _evidence(args)
         if args.command == "report":
@@ -289,6 +310,21 @@ def _restore(args: argparse.Namespace) -> int:
     )
     if result.kept is not None:
         print(f"The store it replaced is kept as {result.kept}.")
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from coprod.migrate import migrate
+
+    result = migrate(args.source, args.target, force=args.force)
+    replaced = f", replacing the {result.replaced} rows it held" if result.replaced else ""
+    print(f"Copied {result.source} into {result.target}{replaced}:")
+    for line in result.lines():
+        print(f"  {line}")
+    print(
+        "verified: the two stores export the same, and hold the same records, audit trail, "
+        "users and settings."
+    )
     return EXIT_OK
 
 
