@@ -294,7 +294,8 @@ qualifying AS (
     SELECT decision_id,
            count(*) AS qualifying_involvements,
            min(start_date) AS first_involved_on,
-           arg_min(involvement_id, start_date) AS first_involvement_id,
+           -- the earliest; of those starting the same day, the first by id (a stable answer)
+           arg_min(involvement_id, (start_date, involvement_id)) AS first_involvement_id,
            max(level_rank) AS top_rank,
            -- TB-NO-FEEDBACK: told the result within [decided_on, decided_on + window]
            bool_or(feedback_on BETWEEN decided_on AND decided_on + $feedback_days) AS told_result,

@@ -446,3 +446,20 @@ def test_withdrawn_decision_is_not_checked(store: Store) -> None:
     result = check(store, AS_OF)
     assert [d["decision_id"] for d in result.decisions] == ["d2"]
     assert codes(result, "d1") == []
+
+
+def test_of_involvements_starting_the_same_day_the_first_by_id_is_the_first(
+    store: Store,
+) -> None:
+    # Meeting mode names the first involvement: the same one on every check, whatever order
+    # the rows are read in.
+    ds = Dataset()
+    decided(ds)
+    for name in ("i-zeta", "i-alpha", "i-mu", "i-beta"):
+        ds.involvement(name, start_date=D(2024, 1, 10))
+    ds.involvement("i-earlier-but-disputed", start_date=D(2024, 1, 2), attestation="disputed")
+    ds.load(store)
+    for _ in range(5):
+        chosen = verdict(check(store, AS_OF))
+        assert chosen["first_involvement_id"] == "i-alpha"
+        assert chosen["first_involved_on"] == D(2024, 1, 10)
