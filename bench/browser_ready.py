@@ -59,6 +59,8 @@ from typing import Any, TypeVar
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from coprod.store import is_server
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -204,8 +206,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def copy_store(source: Path, folder: Path) -> Path:
-    """Copy the store (and its write-ahead log, if any) into ``folder``; return the copy."""
+def copy_store(location: str, folder: Path) -> Path | str:
+    """Copy a store file (and its write-ahead log, if any) into ``folder``; return the copy. A
+    PostgreSQL store is served as it is."""
+    if is_server(location):
+        return location
+    source = Path(location).resolve()
     if not source.is_file():
         raise SystemExit(f"No store at {source}: make one with `coprod demo --db {source}`.")
     target = folder / "store.duckdb"
@@ -253,7 +259,7 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def serve(db: Path, log: Path, *, start_timeout: float = 90) -> Iterator[Server]:
+def serve(db: Path | str, log: Path, *, start_timeout: float = 90) -> Iterator[Server]:
     """``streamlit run app.py`` on a free loopback port with COPROD_DB=db; stops it on exit.
 
     An empty secrets file is used so that sign-in is off (local mode, served as admin) whatever
@@ -651,7 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         "visit after the server starts (cold) and the median and 95th percentile of the "
         "visits after it (each in a new browser context).",
     )
-    parser.add_argument("--db", type=Path, required=True, help="the store (it is copied first)")
+    parser.add_argument(
+        "--db", required=True, help="the store: a file (copied first) or a postgresql:// address"
+    )
     parser.add_argument(
         "--repeat", type=int, default=5, help="visits after the cold one (default 5)"
     )
@@ -675,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="coprod-bench-") as tmp:
         folder = Path(tmp)
-        db = copy_store(args.db.resolve(), folder)
+        db = copy_store(args.db, folder)
         log = folder / "server.log"
         started_on = machine()
         print(f"Serving a copy of {args.db}…", file=sys.stderr, flush=True)

@@ -386,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         "over while one more session imports CSV files through the Import and export page; "
         "reports every page's ready time and every error.",
     )
-    parser.add_argument("--db", type=Path, required=True, help="the store (it is copied first)")
+    parser.add_argument(
+        "--db", required=True, help="the store: a file (copied first) or a postgresql:// address"
+    )
     parser.add_argument(
         "--import-dir",
         type=Path,
@@ -444,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="coprod-load-") as tmp:
         folder = Path(tmp)
-        db = copy_store(args.db.resolve(), folder)
+        db = copy_store(args.db, folder)
         log = folder / "server.log"
         started_on = machine()
         print(

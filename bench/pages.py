@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
 
-def measure(db: Path, repeat: int) -> dict[str, dict[str, float]]:
+def measure(db: Path | str, repeat: int) -> dict[str, dict[str, float]]:
     os.environ["COPROD_DB"] = str(db)
     sys.path.insert(0, str(ROOT))
     import streamlit as st
@@ -57,7 +57,9 @@ def measure(db: Path, repeat: int) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="the store to render")
+    parser.add_argument(
+        "--db", required=True, help="the store to render: a file or a postgresql:// address"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="repeated runs per page")
     parser.add_argument("--json-out", type=Path, help="also write the figures here")
     args = parser.parse_args()

@@ -130,40 +130,11 @@ def child(code: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-# bench/pages.py and bench/browser_ready.py take --db as a file path (a Path folds the "//" of
-# a URL) and browser_ready.py serves a copy of the file: a PostgreSQL store goes to them through
-# this, as it is.
-SERVER_SCRIPT_CODE = """
-import json, sys
-bench, name, url, *rest = sys.argv[1:]
-sys.path.insert(0, bench)
-out = rest[rest.index("--json-out") + 1]
-if name == "pages.py":
-    import pages
-    figures = pages.measure(url, 3)
-    with open(out, "w") as f:
-        f.write(json.dumps(figures, indent=2))
-else:
-    import browser_ready
-    browser_ready.copy_store = lambda source, folder: url  # served in place, not copied
-    code = browser_ready.main(["--db", url, *rest])
-    with open(out) as f:
-        figures = json.load(f)
-    figures["db"] = url
-    with open(out, "w") as f:
-        f.write(json.dumps(figures, indent=2))
-    sys.exit(code)
-"""
-
-
 def script(name: str, db: str, *args: str, out: Path, timeout: int = 3600) -> dict[str, Any] | str:
     """Run bench/<name> --db DB with --json-out OUT; its figures, or why it could not run."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    if is_server(db):
-        command = [PYTHON, "-c", SERVER_SCRIPT_CODE, str(ROOT / "bench"), name, db]
-    else:
-        command = [PYTHON, str(ROOT / "bench" / name), "--db", db]
+    command = [PYTHON, str(ROOT / "bench" / name), "--db", db]
     try:
         done = subprocess.run(
             [*command, *args, "--json-out", str(out)],
@@ -280,13 +251,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         sys.path.insert(0, str(ROOT / "tests"))
     from pg_support import postgres_server as throwaway
 
-    with throwaway() as server:
-        # Its command line turns fsync off, which no setting overrides: restart without that.
-        server._run(
-            "pg_ctl", "-D", str(server.folder / "data"), "-l", str(server.folder / "server.log"),
-            "-w", "-o", f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1",
-            "restart",
-        )  # fmt: skip
+    with throwaway(durable=True) as server:
         yield server
 
 

@@ -45,8 +45,10 @@ def free_port() -> int:
 class PostgresServer:
     """One running server, with a migrated template database to copy for each test."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, durable: bool = False) -> None:
         self.folder = folder
+        # Tests need no durability (fsync off is faster); a benchmark must not be flattered.
+        self.durable = durable
         self.port = free_port()
         self.bin = _bin_folder()
         self._numbers = itertools.count(1)
@@ -73,7 +75,8 @@ class PostgresServer:
             str(self.folder / "server.log"),
             "-w",
             "-o",
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+            + ("" if self.durable else " -c fsync=off"),
             "start",
         )
         self.sql("postgres", f"CREATE DATABASE {TEMPLATE}")
@@ -103,9 +106,9 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
     # A folder of its own directly under /tmp, which the postgres user can reach.
-    server = PostgresServer(Path(tempfile.mkdtemp(prefix="coprod-postgres-")))
+    server = PostgresServer(Path(tempfile.mkdtemp(prefix="coprod-postgres-")), durable=durable)
     server.start()
     try:
         yield server
