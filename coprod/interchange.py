@@ -471,12 +471,17 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
     incoming = {(a.response_id, a.item) for _row, _name, a in answers}
     stored: dict[str, list[tuple[str, Any, Any, Any]]] = {}
     if answers:
+        # A join with the incoming ids, not a list parameter: list_contains would compare each
+        # stored answer with every incoming id, which grows with the square of a national store.
+        responses = pa.table({"response_id": sorted({a.response_id for _r, _n, a in answers})})
         with store.cursor() as cur:
+            cur.register("_responses", responses)
             rows = cur.execute(
                 "SELECT response_id, item, board_id, check_date, respondent_group "
-                "FROM health_check WHERE withdrawn_at IS NULL AND list_contains(?, response_id)",
-                [sorted({a.response_id for _row, _name, a in answers})],
+                "FROM health_check WHERE withdrawn_at IS NULL "
+                "AND response_id IN (SELECT response_id FROM _responses)"
             ).fetchall()
+            cur.unregister("_responses")
         for response_id, item, *facts in rows:
             if (response_id, item) not in incoming:
                 stored.setdefault(response_id, []).append((item, *facts))
