@@ -48,14 +48,15 @@ def demo_store(path: Path) -> Path:
 
 @contextmanager
 def serve(
-    db: Path,
+    db: Path | str,
     log_path: Path,
     *,
     port: int | None = None,
     secrets: Path | None = None,
     address: str = "127.0.0.1",
 ) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port with COPROD_DB=db; yields its URL.
+    """`streamlit run app.py` on a free loopback port with COPROD_DB=db (a store file or a
+    PostgreSQL URL); yields its URL.
 
     ``port``: serve on this port (say, one a secrets file's redirect_uri already names).
     ``secrets``: a secrets.toml to read instead of the usual ones (``--secrets.files``), for
