@@ -43,7 +43,7 @@ from coprod.models import (
     RespondentGroup,
     normalise_token,
 )
-from coprod.store import AUDIT_COLUMNS, COLUMNS, Change, Store, quote
+from coprod.store import AUDIT_COLUMNS, COLUMNS, KEYS, Change, Store, quote
 
 E = TypeVar("E", bound=Entity)
 KeyLike = str | tuple[str, ...]
@@ -431,20 +431,14 @@ _ORDER: dict[str, str] = {
 }
 
 
-def list_records(
-    store: Store,
-    entity: type[E],
-    *,
-    board_ids: Iterable[str] | None = None,
-    include_withdrawn: bool = True,
-    where: Mapping[str, Any] | None = None,
-) -> list[Stored[E]]:
-    """Records of one entity, in the order pages show them.
-
-    ``board_ids`` keeps those of the given boards (attendance through its meeting, involvement
-    through its decision); ``where`` keeps those whose columns equal the values given, for
-    example ``where={"decision_id": "d1"}`` for one decision's involvements.
-    """
+def _records_from(
+    entity: type[Entity],
+    board_ids: Iterable[str] | None,
+    include_withdrawn: bool,
+    where: Mapping[str, Any] | None,
+    search: str | None,
+) -> tuple[str, list[Any]]:
+    """The FROM and WHERE of list_records and count_records, with their parameters."""
     join, board_col = _PARENT_JOIN[entity.table]
     clauses: list[str] = []
     params: list[Any] = []
@@ -459,15 +453,57 @@ def list_records(
             raise ValueError(f"a {entity.label} has no column {column!r}")
         clauses.append(f"t.{quote(column)} = ?")
         params.append(getattr(value, "value", value))
+    if search and search.strip():
+        # Its id, or words of its name or title, anywhere and in any case.
+        searched = [*KEYS[entity.table], *(c for c in ("name", "title") if c in known)]
+        clauses.append(
+            "(" + " OR ".join(f"contains(lower(t.{quote(c)}), ?)" for c in searched) + ")"
+        )
+        params.extend([search.strip().lower()] * len(searched))
     condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"FROM {quote(entity.table)} t {join} {condition}", params
+
+
+def list_records(
+    store: Store,
+    entity: type[E],
+    *,
+    board_ids: Iterable[str] | None = None,
+    include_withdrawn: bool = True,
+    where: Mapping[str, Any] | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+) -> list[Stored[E]]:
+    """Records of one entity, in the order pages show them.
+
+    ``board_ids`` keeps those of the given boards (attendance through its meeting, involvement
+    through its decision); ``where`` keeps those whose columns equal the values given, for
+    example ``where={"decision_id": "d1"}`` for one decision's involvements; ``search`` keeps
+    those whose id, name or title contains it; ``limit`` keeps the first so many.
+    """
+    source, params = _records_from(entity, board_ids, include_withdrawn, where, search)
+    bound = f" LIMIT {int(limit)}" if limit is not None else ""
     with store.cursor() as cur:
         result = cur.execute(
-            f"SELECT {_select(entity)} FROM {quote(entity.table)} t {join} {condition} "  # noqa: S608
-            f"ORDER BY {_ORDER[entity.table]}",
-            params,
+            f"SELECT {_select(entity)} {source} ORDER BY {_ORDER[entity.table]}{bound}", params
         )
         names = [d[0] for d in result.description or []]
         return [_stored(entity, names, row) for row in result.fetchall()]
+
+
+def count_records(
+    store: Store,
+    entity: type[Entity],
+    *,
+    board_ids: Iterable[str] | None = None,
+    include_withdrawn: bool = True,
+    search: str | None = None,
+) -> int:
+    """How many records list_records would give without a limit."""
+    source, params = _records_from(entity, board_ids, include_withdrawn, None, search)
+    with store.cursor() as cur:
+        row = cur.execute(f"SELECT count(*) {source}", params).fetchone()
+    return int(row[0]) if row else 0
 
 
 # --- saving one record --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from coprod.models import (
     Member,
     RespondentGroup,
 )
+from coprod.store import KEYS
 from coprod.views import long_date, plain, plain_table
 
 frame = ui.current(Action.record)
@@ -49,6 +50,9 @@ KIND_LABELS = {
     "health_check": "Health-check responses",
 }
 NEW = "__new__"
+# The longest list a picker offers: beyond it, a search narrows the list (national stores hold
+# hundreds of thousands of records, and a list of them all takes seconds on every rerun).
+LISTED = 1000
 
 st.title("Record")
 st.markdown(
@@ -82,13 +86,16 @@ def _label(stored: records.Stored[Any]) -> str:
     return text + (" (withdrawn)" if stored.withdrawn else "")
 
 
-def _options(table: str) -> dict[str, str]:
-    """Ids and labels of the records a reference field can name, on the chosen boards."""
+def _options(table: str) -> dict[str, str] | None:
+    """Ids and labels of the records a reference field can name, on the chosen boards; None
+    when there are more than a list can sensibly hold (the field then takes a typed id)."""
     targets: dict[str, type[Entity]] = {"board": Board, "meeting": Meeting, "decision": Decision}
     target = targets[table]
     found: list[records.Stored[Entity]] = records.list_records(
-        db, target, board_ids=frame.board_ids, include_withdrawn=False
+        db, target, board_ids=frame.board_ids, include_withdrawn=False, limit=LISTED + 1
     )
+    if len(found) > LISTED:
+        return None
     out: dict[str, str] = {}
     for stored in found:
         r = stored.record
@@ -158,7 +165,18 @@ def _widget(spec: FieldSpec, value: Any, key: str, *, editing: bool) -> Any:
         )
     if spec.kind == "ref":
         assert spec.refers_to is not None
-        labels = _options(spec.refers_to)
+        listed = _options(spec.refers_to)
+        if listed is None:
+            # Too many to list: the id is typed, and saving checks that it exists.
+            typed = st.text_input(
+                label,
+                value=value or "",
+                key=key,
+                help=f"Type the {spec.refers_to}'s id (there are too many to list). "
+                + (spec.help or ""),
+            )
+            return typed.strip() or None
+        labels = listed
         if value and value not in labels:
             labels[value] = value
         ref_options: list[str | None] = list(labels)
@@ -429,11 +447,35 @@ if entity is HealthCheck:
     _health_check_form()
     st.stop()
 
-existing = records.list_records(db, entity, board_ids=frame.board_ids)
+total = records.count_records(db, entity, board_ids=frame.board_ids)
+search = ""
+if total > LISTED:
+    search = st.text_input(
+        f"Find a {entity.label}",
+        key=f"find_{entity.table}",
+        placeholder="Its id, or words from its name or title",
+        help=f"There are {total:,} on the boards chosen: the list below shows the first "
+        f"{LISTED:,} that match.",
+    )
+existing = records.list_records(
+    db, entity, board_ids=frame.board_ids, search=search or None, limit=LISTED
+)
+just_saved = st.session_state.pop(f"pick_next_{entity.table}", None)
+if just_saved is not None:
+    st.session_state[f"pick_{entity.table}"] = just_saved  # show the record just saved
+picked = st.session_state.get(f"pick_{entity.table}")
+if picked not in (None, NEW) and all("__".join(s.key) != picked for s in existing):
+    # The record open in the form stays in the list whatever the search shows.
+    keys = KEYS[entity.table]
+    key = dict(zip(keys, str(picked).split("__", len(keys) - 1), strict=True))
+    existing = [
+        *records.list_records(db, entity, board_ids=frame.board_ids, where=key),
+        *existing,
+    ]
 labels = {"__".join(s.key): _label(s) for s in existing}
 by_key = {"__".join(s.key): s for s in existing}
-if (just_saved := st.session_state.pop(f"pick_next_{entity.table}", None)) in labels:
-    st.session_state[f"pick_{entity.table}"] = just_saved  # show the record just saved
+if picked not in labels:
+    st.session_state.pop(f"pick_{entity.table}", None)
 pick = st.selectbox(
     f"Which {entity.label}",
     options=[NEW, *labels],

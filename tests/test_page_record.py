@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import shown
@@ -234,3 +235,88 @@ def test_a_boards_own_health_check_items_are_on_its_form(app: AppTest, db: Path)
     assert "hc_score_nsce_support" in [r.key for r in app.radio]
     app.selectbox(key="hc_board").set_value("demo-glenmoray-ijb").run()
     assert "hc_score_nsce_support" not in [r.key for r in app.radio]
+
+
+# --- a national store: more records than a list can hold ------------------------------------
+
+MANY = 1005  # decisions on one board: more than the Record page lists (LISTED = 1000)
+
+
+@pytest.fixture(scope="module")
+def many_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from builders import D, Dataset
+
+    path = tmp_path_factory.mktemp("many") / "many.duckdb"
+    data = Dataset()
+    data.board("b1")
+    for number in range(MANY):
+        data.decision(
+            f"d-{number:04d}", title=f"Decision number {number}", identified_on=D(2024, 1, 1)
+        )
+    with Store(path) as store:
+        data.load(store)
+    return path
+
+
+@pytest.fixture
+def many(many_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, AppTest]:
+    path = tmp_path / "many.duckdb"
+    shutil.copy(many_file, path)
+    monkeypatch.setenv("COPROD_DB", str(path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = DEMO_AS_OF
+    at.switch_page("pages/record.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return path, at
+
+
+def _picker(at: AppTest, label: str) -> Any:
+    return next(s for s in at.selectbox if s.label == label)
+
+
+def test_a_long_list_is_searched_rather_than_listed_whole(many: tuple[Path, AppTest]) -> None:
+    _, at = many
+    picker = _picker(at, "Which decision")
+    assert len(picker.options) == 1 + 1000  # "New decision…" and the first 1000
+    assert "d-1004 — Decision number 1004" not in picker.options
+    at.text_input(key="find_decision").input("number 1004").run()
+    picker = _picker(at, "Which decision")
+    assert picker.options == ["New decision…", "d-1004 — Decision number 1004"]
+    picker.set_value("d-1004").run()
+    assert at.text_input(key="decision_d-1004_title").value == "Decision number 1004"
+
+
+def test_a_record_saved_beyond_the_list_stays_open(many: tuple[Path, AppTest]) -> None:
+    path, at = many
+    _fill_new_decision(at, "zz-last", "Saved after a thousand others")
+    _submit(at)
+    assert "Saved the new decision." in at.success[0].value
+    assert _picker(at, "Which decision").value == "zz-last"
+    assert at.text_input(key="decision_zz-last_title").value == "Saved after a thousand others"
+    with _store(path) as store:
+        assert records.get(store, Decision, "zz-last") is not None
+
+
+def test_an_involvement_names_its_decision_by_id_when_there_are_too_many(
+    many: tuple[Path, AppTest],
+) -> None:
+    from coprod.models import Involvement
+
+    path, at = many
+    at.segmented_control(key="record_kind").set_value("involvement").run()
+    prefix = "involvement___new__"
+    field = at.text_input(key=f"{prefix}_decision_id")
+    assert field.label == "Decision *"
+    assert "too many to list" in (field.help or "")
+    at.text_input(key=f"{prefix}_involvement_id").input("i-typed")
+    field.input("d-9999")
+    at.date_input(key=f"{prefix}_start_date").set_value(dt.date(2024, 1, 5))
+    _submit(at)
+    assert any("d-9999" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key=f"{prefix}_decision_id").input("d-1003")
+    _submit(at)
+    assert not at.error, [e.value for e in at.error]
+    with _store(path) as store:
+        saved = records.get(store, Involvement, "i-typed")
+        assert saved is not None
+        assert saved.record.decision_id == "d-1003"
