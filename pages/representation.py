@@ -12,6 +12,9 @@ from coprod.charts import attendance_chart, composition_chart, voice_share_chart
 from coprod.rules import RULES_BY_CODE
 from coprod.views import long_date, plain, plural
 
+# Long lists stop here, as on the Overview: a page of thousands of links helps nobody.
+LISTED = 100
+
 frame = ui.current()
 db = ui.store()
 
@@ -101,8 +104,14 @@ else:
         f"{plural(len(silent), 'decision')} {'was' if len(silent) == 1 else 'were'} taken at a "
         f"meeting where nobody with lived experience was at the table (`{rule.code}`, "
         f"{rule.severity}). Open one to see its whole story."
+        + (
+            f" The {LISTED} newest are listed here; on the Decisions page, choose `{rule.code}` "
+            "under Finding to see them all."
+            if len(silent) > LISTED
+            else ""
+        )
     )
-    for _, decision in silent.iterrows():
+    for _, decision in silent.head(LISTED).iterrows():
         st.page_link(
             "pages/decision.py",
             label=(

@@ -372,3 +372,41 @@ def test_overview_gives_representation_and_health_check_headlines(
     assert _metric(at, "Health-check findings") == str(sum(counts.values()))
     assert hc.findings_sentence(counts) in _text(at)
     assert len(_charts(at)) == 1  # the overview keeps its one chart
+
+
+def test_a_long_list_of_decisions_with_no_voice_stops_at_the_newest_hundred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from builders import D, Dataset
+
+    data = Dataset()
+    data.board("b1")
+    data.member("m1", role="chair", start_date=D(2020, 1, 1))
+    for number in range(120):
+        day = D(2025, 1, 1) + dt.timedelta(days=number)
+        data.meeting(f"mt{number:03d}", date=day)
+        data.attend(f"mt{number:03d}", "m1")
+        data.decision(
+            f"d{number:03d}",
+            identified_on=D(2024, 6, 1),
+            decided_on=day,
+            meeting_id=f"mt{number:03d}",
+        )
+    db = tmp_path / "silent.duckdb"
+    with Store(db) as store:
+        data.load(store)
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["as_of"] = D(2026, 1, 1)
+    at.session_state["period"] = (D(2024, 1, 1), D(2026, 1, 1))
+    at.switch_page("pages/representation.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    links = [
+        link.proto.query_string
+        for link in at.get("page_link")
+        if "decision=" in link.proto.query_string
+    ]
+    assert links == [f"decision=d{number:03d}" for number in range(119, 19, -1)]
+    text = _text(at)
+    assert "120 decisions were taken at a meeting where nobody" in text
+    assert "The 100 newest are listed here" in text
