@@ -228,6 +228,21 @@ def at_the_table_table(
 # --- decisions and the voice at the meeting that took them -----------------------------------
 
 
+def at_the_table_for(
+    store: Store,
+    board_ids: tuple[str, ...] | list[str],
+    period: Period,
+    as_of: dt.date,
+    board_names: tuple[tuple[str, str], ...] = (),
+) -> pd.DataFrame:
+    """The per-meeting table of the meetings held in the period, from the store: one call, so
+    that a page can compute it once per data version. ``board_names`` are (id, name) pairs."""
+    names = dict(board_names)
+    return at_the_table_table(
+        meetings_at_the_table(store, board_ids, period, as_of), lambda b: names.get(b, b)
+    )
+
+
 def decision_voice(store: Store, result: CheckResult, period: Period) -> pd.DataFrame:
     """Decisions taken (decided by as_of) at a recorded meeting held in the period.
 
@@ -354,6 +369,20 @@ VOICE_BY_QUARTER_COLUMNS = [
     "decisions_with_voice",
     "decision_share",
 ]
+
+
+def voice_by_quarter_for(
+    store: Store,
+    result: CheckResult,
+    board_ids: tuple[str, ...] | list[str],
+    period: Period,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    """voice_by_quarter of the period's meetings and decisions, from the store in one call."""
+    return voice_by_quarter(
+        meetings_at_the_table(store, board_ids, period, as_of),
+        decision_voice(store, result, period),
+    )
 
 
 def voice_by_quarter(meetings: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:

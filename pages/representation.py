@@ -37,7 +37,10 @@ st.markdown(
 )
 
 st.header("A lived-experience voice, quarter by quarter")
-ui.show_chart(voice_share_chart(rep.voice_by_quarter(meetings, decisions)), key="voice_by_quarter")
+quarters = ui.memo(
+    rep.voice_by_quarter_for, db, frame.result, frame.board_ids, frame.period, frame.as_of
+)
+ui.show_chart(voice_share_chart(quarters), key="voice_by_quarter")
 
 st.header("Attendance by role group")
 st.markdown(
@@ -132,7 +135,14 @@ else:
         f"{plural(len(meetings), 'meeting')}, newest first. Each role group shows who was "
         "present, remote or a substitute."
     )
-    table = rep.at_the_table_table(meetings, frame.board_label)
+    table = ui.memo(
+        rep.at_the_table_for,
+        db,
+        frame.board_ids,
+        frame.period,
+        frame.as_of,
+        tuple(sorted(frame.board_names.items())),
+    )
     st.dataframe(
         table,
         hide_index=True,
@@ -143,7 +153,7 @@ else:
     )
     st.download_button(
         "Download this table (CSV)",
-        data=frame_csv(table),
+        data=lambda: frame_csv(table),  # made when the button is pressed
         file_name="who-was-at-the-table.csv",
         mime="text/csv",
     )
