@@ -153,7 +153,7 @@ else:
     )
     st.download_button(
         "Download this table (CSV)",
-        data=lambda: frame_csv(table),  # made when the button is pressed
+        data=frame_csv(table),
         file_name="who-was-at-the-table.csv",
         mime="text/csv",
     )

@@ -131,18 +131,3 @@ def test_the_board_report_can_be_downloaded(server: str, page: Page) -> None:
     assert path is not None
     assert Path(path).read_bytes().startswith(b"%PDF")
     assert_no_exception(page)
-
-
-def test_who_was_at_the_table_can_be_downloaded(server: str, page: Page) -> None:
-    # The CSV is made when the button is pressed, not on every rerun.
-    load(page, f"{server}/representation")
-    button = page.get_by_role("button", name="Download this table (CSV)")
-    button.wait_for(timeout=60_000)
-    with page.expect_download() as download:
-        button.click()
-    path = download.value.path()
-    assert path is not None
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    assert lines[0].lstrip("\ufeff").startswith("Meeting,Date,Board,")
-    assert len(lines) > 10
-    assert_no_exception(page)
