@@ -217,3 +217,11 @@ def shown(markdown: str) -> str:
     escaped (``Non\\-residential``, ``\\(demo\\)``), which the page renders without the
     backslashes."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def one_sentence(message: str) -> None:
+    """A refusal as a person should read it: one sentence, no traceback."""
+    assert "\n" not in message
+    assert message.endswith(".")
+    assert ". " not in message, f"more than one sentence: {message}"
+    assert "Traceback" not in message

@@ -11,12 +11,13 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from browser_support import free_port
 
 from coprod.store import Store
 
@@ -34,12 +35,6 @@ def _bin_folder() -> Path:
             "(apt-get install -y postgresql; .ci/run installs it)."
         )
     return found[-1].parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PostgresServer:

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from builders import CHANGE, Dataset, withdraw
+from builders import CHANGE, Dataset, one_sentence, withdraw
 from pg_support import PostgresServer
 
 from coprod import backup as backup_module
@@ -53,13 +53,6 @@ def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 def exported(store: Store, folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in export(store, folder)}
-
-
-def one_sentence(message: str) -> None:
-    assert "\n" not in message
-    assert message.endswith(".")
-    assert ". " not in message, f"more than one sentence: {message}"
-    assert "Traceback" not in message
 
 
 def file_digest(path: Path) -> str:

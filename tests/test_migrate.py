@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from builders import CHANGE, Dataset
-from pg_support import PostgresServer, free_port
+from browser_support import free_port
+from builders import CHANGE, Dataset, one_sentence
+from pg_support import PostgresServer
 
 from coprod import migrate as migrate_module
 from coprod import records, users
@@ -78,13 +79,6 @@ def data_version(location: str | Path) -> int:
 def last_audit_id(location: str | Path) -> int:
     with Store(location, read_only=True) as store:
         return int(max(e["audit_id"] for e in store.audit_entries()))
-
-
-def one_sentence(message: str) -> None:
-    assert "\n" not in message
-    assert message.endswith(".")
-    assert ". " not in message, f"more than one sentence: {message}"
-    assert "Traceback" not in message
 
 
 # --- stores to copy -------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from pg_support import PostgresServer, free_port
+from browser_support import free_port
+from pg_support import PostgresServer
 
 from coprod.interchange import write_records
 from coprod.models import Board
