@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -175,6 +176,58 @@ DEFAULT_HEALTH_CHECK_ITEMS: dict[str, str] = {
     "manageable_focus": "We focus on what we can deliver.",
 }
 
+# --- what can be stored ------------------------------------------------------------------
+
+# One text value holds at most what one spreadsheet cell holds, so that every record a form, an
+# import or a restore accepts can be exported to a workbook and imported again unchanged.
+MAX_TEXT = 32_767
+# The dates coprod keeps, for every way in: the forms' date pickers show exactly this range.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+# Characters no text may hold: control characters other than tab, line feed and carriage return
+# (they cannot travel in a workbook's XML, and some drive a terminal), lone surrogates and the
+# two non-characters XML forbids.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def storable_problem(text: str) -> str | None:
+    """Why a text cannot be stored as it is, or None when it can."""
+    if len(text) > MAX_TEXT:
+        return (
+            f"is {len(text):,} characters long; a value holds at most {MAX_TEXT:,} "
+            "(what one spreadsheet cell holds)"
+        )
+    bad = _UNSTORABLE.search(text)
+    if bad:
+        return (
+            f"holds a control character (U+{ord(bad.group(0)):04X}) at character "
+            f"{bad.start() + 1}, which cannot be stored: remove it"
+        )
+    return None
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str) and (problem := storable_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+def date_problem(value: dt.date) -> str | None:
+    """Why a date is outside the range coprod keeps, or None."""
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return (
+        f"{value.isoformat()} is outside the dates coprod keeps "
+        f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+    )
+
+
+def _in_range(value: Any) -> Any:
+    if isinstance(value, dt.date) and (problem := date_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
 # --- how people type values -------------------------------------------------------------
 
 
@@ -325,12 +378,14 @@ RecordId = Annotated[
     BeforeValidator(_text),
     StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$"),
 ]
-Text = Annotated[str, BeforeValidator(_text), StringConstraints(min_length=1)]
-OptText = Annotated[str | None, BeforeValidator(_text)]
+Text = Annotated[
+    str, BeforeValidator(_text), StringConstraints(min_length=1), AfterValidator(_storable)
+]
+OptText = Annotated[str | None, BeforeValidator(_text), AfterValidator(_storable)]
 Flag = Annotated[bool, BeforeValidator(_boolean)]
 OptFlag = Annotated[bool | None, BeforeValidator(_boolean)]
-Day = Annotated[dt.date, BeforeValidator(_date)]
-OptDay = Annotated[dt.date | None, BeforeValidator(_date)]
+Day = Annotated[dt.date, BeforeValidator(_date), AfterValidator(_in_range)]
+OptDay = Annotated[dt.date | None, BeforeValidator(_date), AfterValidator(_in_range)]
 OptCount = Annotated[int | None, BeforeValidator(_count), Field(ge=0)]
 Formats = Annotated[list[AccessibleFormat], BeforeValidator(_format_set)]
 
