@@ -17,6 +17,7 @@ from coprod import users
 from coprod.access import ACTION_WORDS, PUBLIC, Access, Action, Role
 from coprod.charts import Chart
 from coprod.interchange import ImportRejected, import_source
+from coprod.models import EARLIEST_DATE, LATEST_DATE
 from coprod.rules import CheckResult, run_check
 from coprod.settings import DEMO_DIR, store_location
 from coprod.store import Change, Store, StoreError, current_user
@@ -427,12 +428,16 @@ def frame(access: Access) -> Frame:
         period = st.date_input(
             "Period (decisions taken between)",
             value=(default_start, today),
+            min_value=EARLIEST_DATE,
+            max_value=LATEST_DATE,
             format="DD/MM/YYYY",
             key="period",
         )
         as_of = st.date_input(
             "Judge as of",
             value=today,
+            min_value=EARLIEST_DATE,
+            max_value=LATEST_DATE,
             format="DD/MM/YYYY",
             key="as_of",
             help="The rules look at what was recorded as having happened by this date.",

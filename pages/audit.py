@@ -12,7 +12,7 @@ import streamlit as st
 import ui
 from coprod import records
 from coprod.access import Action
-from coprod.models import ENTITIES
+from coprod.models import EARLIEST_DATE, ENTITIES, LATEST_DATE
 from coprod.views import plural
 
 frame = ui.current(Action.audit)
@@ -55,7 +55,14 @@ action = right.selectbox(
 left, middle, right = st.columns(3)
 who = left.text_input("Who (name contains)", key="audit_actor")
 record_key = middle.text_input("Record id", key="audit_record")
-since = right.date_input("Since", value=None, format="DD/MM/YYYY", key="audit_since")
+since = right.date_input(
+    "Since",
+    value=None,
+    min_value=EARLIEST_DATE,
+    max_value=LATEST_DATE,
+    format="DD/MM/YYYY",
+    key="audit_since",
+)
 
 SHOWN = 2000
 filters: dict[str, Any] = {

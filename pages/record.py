@@ -15,6 +15,8 @@ from coprod import records
 from coprod.access import Action, Forbidden
 from coprod.forms import FORMS, FieldSpec
 from coprod.models import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     AccessibleFormat,
     Attendance,
     AttendanceStatus,
@@ -134,8 +136,8 @@ def _widget(spec: FieldSpec, value: Any, key: str, *, editing: bool) -> Any:
         return st.date_input(
             label,
             value=value,
-            min_value=dt.date(1990, 1, 1),
-            max_value=dt.date(2100, 12, 31),
+            min_value=EARLIEST_DATE,
+            max_value=LATEST_DATE,
             format="DD/MM/YYYY",
             key=key,
             help=spec.help,
@@ -392,7 +394,13 @@ def _health_check_form() -> None:
     )
     with st.form("health_check_response"):
         response_id = st.text_input("Response id *", key="hc_response_id")
-        check_date = st.date_input("Date of the health-check *", format="DD/MM/YYYY", key="hc_date")
+        check_date = st.date_input(
+            "Date of the health-check *",
+            min_value=EARLIEST_DATE,
+            max_value=LATEST_DATE,
+            format="DD/MM/YYYY",
+            key="hc_date",
+        )
         group = st.selectbox(
             "Respondent *",
             options=[g.value for g in RespondentGroup],
