@@ -17,17 +17,19 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pyarrow as pa
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from coprod.access import SYSTEM, Access, Action
 from coprod.models import (
     ENTITIES,
     ENTITY_BY_FILE,
     Attendance,
+    Attestation,
     Board,
     Decision,
     Entity,
@@ -159,52 +161,138 @@ def _entity_for(name: str, shown: str) -> type[Entity]:
     return entity
 
 
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without a byte-order mark), else Windows-1252 as Excel writes it."""
+# One valid UTF-8 sequence of two or more bytes: a file holding one is UTF-8, whatever else it
+# holds, since Windows-1252 text almost never forms one by chance.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def decode_text(data: bytes, name: str = "the file") -> str:
+    """UTF-8 (with or without a byte-order mark), else Windows-1252 as Excel writes it.
+
+    Nothing is guessed past that: a UTF-8 file with a byte that is not UTF-8 (one row pasted
+    from elsewhere) is refused, naming that row, rather than read whole as Windows-1252 (which
+    would garble every other non-English letter in it); so is a byte Windows-1252 does not use.
+    """
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    except UnicodeDecodeError as exc:
+        odd = exc.start
+    if _UTF8_SEQUENCE.search(data):
+        raise ImportRejected(
+            [
+                Problem(
+                    name,
+                    _row_of_byte(data, odd),
+                    None,
+                    f"the file is UTF-8, but this row holds a byte (0x{data[odd]:02X}) that is "
+                    "not: the row was probably pasted from a file in another encoding. Retype "
+                    "its special characters, or save the whole file again as CSV UTF-8",
+                )
+            ]
+        )
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            [
+                Problem(
+                    name,
+                    _row_of_byte(data, exc.start),
+                    None,
+                    f"this row holds a byte (0x{data[exc.start]:02X}) that is neither UTF-8 nor "
+                    "Windows-1252: save the file again as CSV UTF-8",
+                )
+            ]
+        ) from None
+
+
+def _row_of_byte(data: bytes, offset: int) -> int:
+    """The spreadsheet row (CSV record, header = 1) holding the byte at ``offset``."""
+    text = data[:offset].decode("utf-8", errors="surrogateescape")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return data.count(b"\n", 0, offset) + 1
+    ends_inside = bool(text) and not text.endswith(("\n", "\r"))
+    return max(1, len(records) + (0 if ends_inside else 1))
 
 
 def read_csv_bytes(data: bytes, name: str) -> Sheet:
     entity = _entity_for(name, name)
     if b"\x00" in data:
         raise ImportRejected([Problem(name, None, None, "this is not a text CSV file")])
-    text = decode_text(data)
+    text = decode_text(data, name)
     return _sheet_from_records(name, entity, _csv_records(text, name))
 
 
-def _csv_records(text: str, name: str) -> list[list[Any]]:
-    """Parse CSV text; a quote that is never closed is an error, not the rest of the file.
+# The text is in memory already, so no one value can be larger than it: the csv module's own
+# limit (128 KiB) would only stop a long value before the model can say which field it is in.
+csv.field_size_limit(2**31 - 1)
 
-    A lenient parse would read everything after an unclosed ``"`` into one cell, silently
-    swallowing the rows that follow, so the strict parse is tried first; its other complaints
-    (a stray quote inside a value, ``"a"b``) are forgiven by parsing leniently as Excel does.
+
+def _csv_records(text: str, name: str) -> list[list[Any]]:
+    """Parse CSV text strictly: every quirk of quoting is an error naming its row.
+
+    A lenient parse reads ``"Budget,"Cuts, and more"`` as the two values ``Budget,Cuts`` and
+    ``and more"``, and everything after an unclosed ``"`` as one value, silently merging or
+    swallowing cells, so nothing is forgiven.
     """
-    # Strict first, so that an unclosed quote is reported rather than swallowing the file;
-    # lenient only for what a spreadsheet user would not notice (a stray quote mid-value).
-    for strict in (True, False):
-        records: list[list[Any]] = []
-        try:
-            records.extend(csv.reader(io.StringIO(text, newline=""), strict=strict))
-            return records
-        except csv.Error as exc:
-            row = len(records) + 1
-            if "unexpected end of data" in str(exc):
-                reason = 'a quoted value is never closed (a closing " is missing)'
-            elif "field larger than field limit" in str(exc):
-                reason = f"a value is longer than {csv.field_size_limit()} characters"
-            elif strict:
-                continue
-            else:
-                reason = f"this row cannot be read as CSV ({exc})"
-            raise ImportRejected([Problem(name, row, None, reason)]) from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    records: list[list[Any]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        row = len(records) + 1
+        if "unexpected end of data" in str(exc):
+            reason = 'a quoted value is never closed (a closing " is missing)'
+        elif "',' expected after '\"'" in str(exc):
+            reason = (
+                'a quoted value has a stray " inside it: write a quote inside a quoted value '
+                'twice (""), or quote the whole value'
+            )
+        else:
+            reason = f"this row cannot be read as CSV ({exc})"
+        raise ImportRejected([Problem(name, row, None, reason)]) from None
+    return records
 
 
 # A workbook is a zip: refuse one that would unpack to more than this (a "zip bomb").
 MAX_WORKBOOK_UNPACKED = 200 * 1024 * 1024
+
+
+def _refuse(name: str, reason: str) -> ImportRejected:
+    return ImportRejected([Problem(name, None, None, reason)])
+
+
+def _scan_parts(packed: zipfile.ZipFile, name: str) -> set[str]:
+    """Refuse a workbook whose XML declares a DOCTYPE (entities can expand without bound or
+    reach outside); return the worksheet parts that hold a formula."""
+    with_formulas: set[str] = set()
+    for entry in packed.infolist():
+        if not entry.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        tail = b""
+        with packed.open(entry) as part:
+            while chunk := part.read(1 << 20):
+                window = tail + chunk
+                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                    raise _refuse(
+                        name,
+                        "this workbook declares a DOCTYPE, which no spreadsheet program writes: "
+                        "it is not read. Save it again from Excel or LibreOffice",
+                    )
+                if entry.filename.startswith("xl/worksheets/") and _FORMULA_ELEMENT.search(window):
+                    with_formulas.add(entry.filename)
+                tail = chunk[-16:]
+    return with_formulas
+
+
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# What a spreadsheet shows in a cell whose formula failed.
+_ERROR_CELL = "e"
 
 
 def read_workbook(data: bytes, name: str) -> list[Sheet]:
@@ -213,46 +301,133 @@ def read_workbook(data: bytes, name: str) -> list[Sheet]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as packed:
             unpacked = sum(entry.file_size for entry in packed.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        unpacked = 0  # not a zip at all: openpyxl says so below
-    if unpacked > MAX_WORKBOOK_UNPACKED:
-        raise ImportRejected(
-            [
-                Problem(
+            if unpacked > MAX_WORKBOOK_UNPACKED:
+                raise _refuse(
                     name,
-                    None,
-                    None,
                     f"this workbook would unpack to {unpacked / 2**20:,.0f} MB, more than the "
                     f"{MAX_WORKBOOK_UNPACKED / 2**20:,.0f} MB an import reads: split it, or "
                     "import CSV files",
                 )
-            ]
-        )
+            formulas = _scan_parts(packed, name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise _refuse(name, "this is not a readable .xlsx workbook") from None
+    except ImportRejected:
+        raise
+    except Exception:  # zlib.error and friends from a damaged zip
+        raise _refuse(name, "this is not a readable .xlsx workbook") from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise ImportRejected(
-            [Problem(name, None, None, "this is not a readable .xlsx workbook")]
-        ) from None
+        raise _refuse(name, "this is not a readable .xlsx workbook") from None
     sheets, problems = [], []
     try:
+        formula_cells = _formula_cells(data, formulas) if formulas else {}
         for ws in workbook.worksheets:
             shown = f"{name} › {ws.title}"
             try:
+                if ws.sheet_state != "visible":
+                    raise _refuse(
+                        shown,
+                        f"this sheet is {'very ' if ws.sheet_state == 'veryHidden' else ''}"
+                        "hidden, so what it holds cannot be seen: unhide it, or delete it",
+                    )
                 entity = _entity_for(ws.title, shown)
-                records = [
-                    [_workbook_value(v) for v in row] for row in ws.iter_rows(values_only=True)
-                ]
+                records = _sheet_records(ws, shown, formula_cells.get(ws.title, {}))
                 sheets.append(_sheet_from_records(shown, entity, records))
             except ImportRejected as rejected:
                 problems.extend(rejected.problems)
+            except Exception as exc:  # a damaged part: truncated or malformed XML
+                problems.append(
+                    Problem(
+                        shown,
+                        None,
+                        None,
+                        f"this sheet cannot be read: the workbook is damaged ({_first(exc)}). "
+                        "Save it again from Excel or LibreOffice",
+                    )
+                )
+    except Exception as exc:
+        raise _refuse(name, f"this workbook cannot be read ({_first(exc)})") from None
     finally:
         workbook.close()
     if problems:
         raise ImportRejected(problems)
     if not sheets:
-        raise ImportRejected([Problem(name, None, None, "the workbook has no sheets")])
+        raise _refuse(name, "the workbook has no sheets")
     return sheets
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _formula_cells(data: bytes, parts: set[str]) -> dict[str, dict[tuple[int, int], str]]:
+    """{sheet title: {(row, column): formula}} for the sheets whose XML holds a formula."""
+    from openpyxl import load_workbook
+
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for ws in workbook.worksheets:
+            cells: dict[tuple[int, int], str] = {}
+            for row in ws.iter_rows():
+                for cell in row:
+                    if getattr(cell, "data_type", None) == "f":
+                        cells[(cell.row, cell.column)] = str(cell.value)
+            if cells:
+                out[ws.title] = cells
+    finally:
+        workbook.close()
+    return out
+
+
+def _sheet_records(ws: Any, shown: str, formulas: dict[tuple[int, int], str]) -> list[list[Any]]:
+    """A sheet's rows as values; a failed formula (#REF!) or one with no value saved with it
+    is an error naming its cell, never an empty cell or a title."""
+    from openpyxl.utils import get_column_letter
+
+    records: list[list[Any]] = []
+    problems: list[Problem] = []
+    header: list[Any] = []
+    for number, row in enumerate(ws.iter_rows(), start=1):
+        values = []
+        for position, cell in enumerate(row, start=1):
+            value = getattr(cell, "value", None)
+            place = (number, position)
+            column = (
+                str(header[position - 1]).strip().lower()
+                if position <= len(header) and header[position - 1] is not None
+                else None
+            )
+            where = f"cell {get_column_letter(position)}{number}"
+            if getattr(cell, "data_type", None) == _ERROR_CELL:
+                problems.append(
+                    Problem(
+                        shown,
+                        number,
+                        column,
+                        f"{where} shows the error {value}: its formula failed; type the value",
+                    )
+                )
+            elif place in formulas and value is None:
+                problems.append(
+                    Problem(
+                        shown,
+                        number,
+                        column,
+                        f"{where} holds the formula {formulas[place]} with no value saved "
+                        "with it: type the value, or open and save the workbook in a "
+                        "spreadsheet program first",
+                    )
+                )
+            values.append(_workbook_value(value))
+        if number == 1:
+            header = list(values)
+        records.append(values)
+    if problems:
+        raise ImportRejected(problems)
+    return records
 
 
 def _workbook_value(value: Any) -> Any:
@@ -343,7 +518,12 @@ def _problem_from(error: dict[str, Any], name: str, row: int) -> Problem:
     if error.get("type") == "missing":
         message = "a value is required"
     elif error.get("type") == "string_pattern_mismatch":
-        message = "must be 1–64 letters, digits, '.', '_' or '-'"
+        pattern = str(ctx.get("pattern", ""))
+        message = (
+            "must be 1–64 lower-case letters, digits or '_'"
+            if pattern.startswith("^[a-z0-9_]")
+            else "must be 1–64 letters, digits, '.', '_' or '-'"
+        )
     elif error.get("type") == "string_too_short":
         message = "a value is required"
     return Problem(name, row, field_name, message)
@@ -357,12 +537,79 @@ _INTEGER_COLUMNS = {
 }
 
 
-def validate_rows(sheet: Sheet) -> tuple[list[tuple[int, Entity]], list[Problem]]:
+def _annotated(annotation: Any, metadata: list[Any]) -> Any:
+    return Annotated[(annotation, *metadata)]
+
+
+@cache
+def _key_adapters(entity: type[Entity]) -> tuple[tuple[str, TypeAdapter[Any]], ...]:
+    """Each key field's own validation, to read a row's key before the whole row is read."""
+    fields = entity.model_fields
+    return tuple(
+        (name, TypeAdapter[Any](_annotated(fields[name].annotation, fields[name].metadata)))
+        for name in entity.key
+    )
+
+
+def raw_key(entity: type[Entity], values: dict[str, Any]) -> tuple[str, ...] | None:
+    """The key a row names, as its record will hold it; None when a key value is not valid."""
+    try:
+        return tuple(
+            str(adapter.validate_python(values.get(name)))
+            for name, adapter in _key_adapters(entity)
+        )
+    except ValidationError:
+        return None
+
+
+def absent_columns(sheet: Sheet) -> list[str]:
+    """The entity's columns the file leaves out: an update keeps their stored values."""
+    return [name for name in sheet.entity.model_fields if name not in sheet.header]
+
+
+def stored_values(
+    store: Store, entity: type[Entity], keys: Iterable[tuple[str, ...]], columns: list[str]
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """{key: {column: stored value}} of the records with these keys that the store holds."""
+    wanted = sorted(set(keys))
+    if not wanted or not columns:
+        return {}
+    names = list(entity.key)
+    probe = pa.table({name: [key[i] for key in wanted] for i, name in enumerate(names)})
+    join = " AND ".join(f"t.{quote(k)} = p.{quote(k)}" for k in names)
+    selected = ", ".join(f"t.{quote(c)}" for c in [*names, *columns])
+    with store.cursor() as cur:
+        cur.register("_probe", probe)
+        try:
+            rows = cur.execute(
+                f"SELECT {selected} FROM {quote(entity.table)} t JOIN _probe p ON {join}"
+            ).fetchall()
+        finally:
+            cur.unregister("_probe")
+    width = len(names)
+    return {
+        tuple(str(v) for v in row[:width]): dict(zip(columns, row[width:], strict=True))
+        for row in rows
+    }
+
+
+def validate_rows(
+    sheet: Sheet, stored: dict[tuple[str, ...], dict[str, Any]] | None = None
+) -> tuple[list[tuple[int, Entity]], list[Problem]]:
+    """Validate each row with its entity's model.
+
+    ``stored`` holds, for records the store already has, the values of the columns the file
+    leaves out: a row updating such a record keeps them (a file without the attestation
+    columns never resets an attestation), and the record is checked as it will be stored.
+    """
     good: list[tuple[int, Entity]] = []
     problems: list[Problem] = []
     first_seen: dict[tuple[str, ...], int] = {}
     for row_number, values in sheet.rows:
         present = {k: v for k, v in values.items() if not _is_blank(v)}
+        if stored and (key := raw_key(sheet.entity, values)) in stored:
+            present = {**stored[key], **present}
+            present = {k: v for k, v in present.items() if v is not None}
         try:
             record = sheet.entity.model_validate(present)
         except ValidationError as exc:
@@ -413,9 +660,11 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
     and a meeting, member or decision must belong to the same board as the row that names it."""
     boards = _owners(store, "board", "kind")
     boards.update({r.board_id: r.kind for _row, _name, r in _of(records, Board)})
-    meetings = _owners(store, "meeting", "board_id")
+    stored_meetings = _owners(store, "meeting", "board_id")
+    meetings = dict(stored_meetings)
     meetings.update({r.meeting_id: r.board_id for _row, _name, r in _of(records, Meeting)})
-    members = _owners(store, "member", "board_id")
+    stored_members = _owners(store, "member", "board_id")
+    members = dict(stored_members)
     members.update({r.member_id: r.board_id for _row, _name, r in _of(records, Member)})
     decisions = _owners(store, "decision", "board_id")
     decisions.update({r.decision_id: r.board_id for _row, _name, r in _of(records, Decision)})
@@ -465,6 +714,15 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
             )
     for row, name, involvement in _of(records, Involvement):
         need(name, row, "decision_id", involvement.decision_id, decisions, "decision")
+    problems.extend(
+        _broken_by_moves(
+            store,
+            records,
+            {"meeting": stored_meetings, "member": stored_members},
+            meetings,
+            members,
+        )
+    )
     # One respondent's answers share a board, a date and a group: with each other, and with
     # the answers to other items already in the store.
     answers = _of(records, HealthCheck)
@@ -519,6 +777,82 @@ def check_references(store: Store, records: Rows) -> list[Problem]:
     return problems
 
 
+def _broken_by_moves(
+    store: Store,
+    records: Rows,
+    stored: dict[str, dict[str, str]],
+    meetings: dict[str, str],
+    members: dict[str, str],
+) -> list[Problem]:
+    """A meeting or member moved to another board must take nothing of the old board with it:
+    stored decisions taken at the meeting, and stored attendance linking a member of one board
+    with a meeting of another, would otherwise point across boards (and the store's own export
+    would no longer import). Rows of this import are checked where they are read."""
+    moved: dict[str, dict[str, tuple[int, str, str, str]]] = {"meeting": {}, "member": {}}
+    for kind, incoming in (("meeting", _of(records, Meeting)), ("member", _of(records, Member))):
+        for row, name, record in incoming:
+            key = record.key_values()[0]
+            before = stored[kind].get(key)
+            if before is not None and before != record.board_id:
+                moved[kind][key] = (row, name, before, record.board_id)
+    if not moved["meeting"] and not moved["member"]:
+        return []
+    incoming_decisions = {r.decision_id for _row, _name, r in _of(records, Decision)}
+    incoming_seats = {r.key_values() for _row, _name, r in _of(records, Attendance)}
+    probe = pa.table({"meeting_id": pa.array(sorted(moved["meeting"]), pa.string())})
+    people = pa.table({"member_id": pa.array(sorted(moved["member"]), pa.string())})
+    with store.cursor() as cur:
+        cur.register("_moved_meetings", probe)
+        cur.register("_moved_members", people)
+        try:
+            taken = cur.execute(
+                "SELECT d.meeting_id, d.decision_id, d.board_id FROM decision d "
+                "JOIN _moved_meetings USING (meeting_id) ORDER BY d.decision_id"
+            ).fetchall()
+            seats = cur.execute(
+                "SELECT meeting_id, member_id FROM attendance WHERE meeting_id IN "
+                "(SELECT meeting_id FROM _moved_meetings) OR member_id IN "
+                "(SELECT member_id FROM _moved_members) ORDER BY meeting_id, member_id"
+            ).fetchall()
+        finally:
+            cur.unregister("_moved_meetings")
+            cur.unregister("_moved_members")
+    # (kind, id) -> {what depends on it: [ids]}
+    why: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for meeting_id, decision_id, board_id in taken:
+        if decision_id not in incoming_decisions and board_id != meetings[meeting_id]:
+            why[("meeting", meeting_id)]["decision"].append(decision_id)
+    for meeting_id, member_id in seats:
+        if (meeting_id, member_id) in incoming_seats:
+            continue
+        if members.get(member_id) != meetings.get(meeting_id):
+            if meeting_id in moved["meeting"]:
+                why[("meeting", meeting_id)]["the attendance of member"].append(member_id)
+            if member_id in moved["member"]:
+                why[("member", member_id)]["the attendance at meeting"].append(meeting_id)
+    problems = []
+    for (kind, key), needs in sorted(why.items()):
+        row, name, before, after = moved[kind][key]
+        parts = []
+        for what, ids in needs.items():
+            plural = "s" if len(ids) > 1 else ""
+            shown = ", ".join(f"'{i}'" for i in ids[:3]) + (
+                f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+            )
+            parts.append(f"{what}{plural} {shown}")
+        problems.append(
+            Problem(
+                name,
+                row,
+                "board_id",
+                f"{kind} '{key}' cannot move from board '{before}' to board '{after}': "
+                f"{' and '.join(parts)} of board '{before}' depend on it. Move or change them "
+                f"in the same import, or record a new {kind} for board '{after}'",
+            )
+        )
+    return problems
+
+
 def check_scope(store: Store, records: Rows, access: Access) -> list[Problem]:
     """A person may import only for their own boards: every row, and every stored record a row
     would change, must belong to one of them."""
@@ -559,6 +893,58 @@ def check_scope(store: Store, records: Rows, access: Access) -> list[Problem]:
     return problems
 
 
+def check_attestation(store: Store, records: Rows, access: Access) -> list[Problem]:
+    """Confirming or disputing an involvement needs the attest right, whatever way it comes in:
+    an import may carry an attestation only as the store holds it (or, for a new involvement,
+    unconfirmed) unless the person importing may attest for that board."""
+    rows = _of(records, Involvement)
+    if not rows or (access.may(Action.attest) and access.every_board):
+        return []
+    ids = pa.table({"involvement_id": sorted({r.involvement_id for _row, _name, r in rows})})
+    with store.cursor() as cur:
+        cur.register("_ids", ids)
+        try:
+            found = cur.execute(
+                "SELECT i.involvement_id, i.attestation, i.attestation_note FROM involvement i "
+                "JOIN _ids USING (involvement_id)"
+            ).fetchall()
+        finally:
+            cur.unregister("_ids")
+    before = {str(k): (str(a), n) for k, a, n in found}
+    boards = _owners(store, "decision", "board_id")
+    boards.update({r.decision_id: r.board_id for _row, _name, r in _of(records, Decision)})
+    problems: list[Problem] = []
+    for row, name, involvement in rows:
+        attestation, note = before.get(
+            involvement.involvement_id, (Attestation.unconfirmed.value, None)
+        )
+        if access.may(Action.attest, boards.get(involvement.decision_id)):
+            continue
+        if involvement.attestation.value != attestation:
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    "attestation",
+                    f"only an auditor or an admin may confirm or dispute an involvement: this "
+                    f"row would change it from {attestation} to {involvement.attestation.value}."
+                    " Leave the attestation columns out of the file, or give the stored values",
+                )
+            )
+        elif involvement.attestation_note != note:
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    "attestation_note",
+                    "only an auditor or an admin may change the note of a confirmation or "
+                    "dispute: leave the attestation columns out of the file, or give the stored "
+                    "values",
+                )
+            )
+    return problems
+
+
 def validate(
     store: Store, sheets: Iterable[Sheet], access: Access = SYSTEM
 ) -> dict[str, list[Entity]]:
@@ -574,13 +960,26 @@ def validate(
             )
             continue
         seen_tables[table] = sheet.name
-        good, bad = validate_rows(sheet)
+        absent = absent_columns(sheet)
+        stored = (
+            stored_values(
+                store,
+                sheet.entity,
+                (k for _row, values in sheet.rows if (k := raw_key(sheet.entity, values))),
+                absent,
+            )
+            if absent and sheet.rows
+            else {}
+        )
+        good, bad = validate_rows(sheet, stored)
         problems.extend(bad)
         by_table[table].extend((row, sheet.name, record) for row, record in good)
     if not problems:
         problems.extend(check_references(store, by_table))
     if not problems:
         problems.extend(check_scope(store, by_table, access))
+    if not problems:
+        problems.extend(check_attestation(store, by_table, access))
     if problems:
         raise ImportRejected(problems)
     return {table: [r for _row, _name, r in rows] for table, rows in by_table.items()}
@@ -738,7 +1137,7 @@ def _cell(value: Any) -> str:
 
 # A text cell starting with one of these is run as a formula by a spreadsheet (``=``, ``+``,
 # ``-``, ``@``; a tab or carriage return is dropped first), or loses its first character to one
-# (``'``). Export puts one ``'`` in front of such a text, and import takes exactly one away.
+# (``'``). Export puts one ``'`` in front of such a text, and import takes that one away.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -751,8 +1150,10 @@ def neutralise(text: str) -> str:
 
 
 def unneutralise(value: Any) -> Any:
-    """A cell as read from a CSV file or workbook, with one leading ``'`` taken away."""
-    if isinstance(value, str) and value.startswith("'"):
+    """A cell as read from a CSV file or workbook, with export's mark taken away: one leading
+    ``'`` before a text that ``neutralise`` would have marked. Any other text, ``'quoted``
+    among them, is kept exactly as typed."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 
@@ -894,13 +1295,15 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
 # already looks like such an escape is protected as ``_x005F_xHHHH_`` so it reads back as typed.
 _XLSX_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
 _XLSX_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
+# An underscore that begins such an escape, found even where escapes overlap (_x0041_x0042_).
+_XLSX_ESCAPE_START = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 # The one date every exported workbook carries, in its document properties and zip entries.
 XLSX_TIMESTAMP = dt.datetime(1980, 1, 1)
 
 
 def xlsx_escape(text: str) -> str:
     """Text as an xlsx cell holds it; ``xlsx_unescape`` gives it back exactly."""
-    text = _XLSX_ESCAPE.sub(lambda m: "_x005F" + m.group(0), text)
+    text = _XLSX_ESCAPE_START.sub("_x005F_", text)
     return _XLSX_UNSAFE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
 
 

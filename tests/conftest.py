@@ -22,6 +22,7 @@ BOTH_BACKENDS = {
     "test_rules_tb",
     "test_rules_rep_hc",
     "test_import",
+    "test_import_safety",
     "test_roundtrip",
     "test_worked_example",
     "test_access",

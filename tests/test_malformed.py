@@ -44,16 +44,29 @@ CASES = [
     # the shape of a row
     Expected("too-many-values", "boards.csv", 3, None, "more values than the header has columns"),
     Expected("unclosed-quote", "boards.csv", 2, None, "quoted value is never closed"),
-    Expected("field-over-the-csv-limit", "decisions.csv", 2, None, "longer than 131072 characters"),
+    Expected("field-over-the-csv-limit", "decisions.csv", 2, "summary", "at most 32,767"),
+    Expected("stray-quote-merges-cells", "decisions.csv", 2, None, 'a stray " inside it'),
     # ids and keys
     Expected("duplicate-id", "boards.csv", 3, "board_id", "duplicate board_id b3 (first on row 2)"),
     Expected("id-with-space", "boards.csv", 2, "board_id", "must be 1–64 letters, digits"),
     Expected("id-65-characters", "boards.csv", 2, "board_id", "must be 1–64 letters, digits"),
+    Expected(
+        "health-check-item-with-a-dot",
+        "health_checks.csv",
+        2,
+        "item",
+        "must be 1–64 lower-case letters, digits or '_'",
+    ),
+    # texts every way in can store, and export as they came
+    Expected("text-longer-than-a-cell", "decisions.csv", 2, "summary", "40,000 characters long"),
+    Expected("control-character-in-text", "boards.csv", 2, "name", "control character (U+001B)"),
     # dates
     Expected("impossible-iso-date", "meetings.csv", 2, "date", "'2024-02-30' is not a real"),
     Expected("impossible-uk-date", "decisions.csv", 2, "identified_on", "'31/04/2024' is not a"),
     Expected("uk-date-month-13", "decisions.csv", 2, "identified_on", "'02/13/2024' is not a real"),
     Expected("time-in-date", "meetings.csv", 2, "date", "'2024-06-04 10:30' is not a date"),
+    Expected("date-before-1900", "members.csv", 2, "start_date", "0001-01-01 is outside the dates"),
+    Expected("date-after-2199", "decisions.csv", 2, "review_due_on", "9999-12-31 is outside"),
     # numbers
     Expected("negative-participants", "involvements.csv", 2, "participants", "greater than or"),
     Expected("fractional-participants", "involvements.csv", 2, "participants", "not a whole"),
@@ -119,6 +132,22 @@ CASES = [
         "meeting 'mt-south' belongs to board 'b2', not 'b1'",
     ),
     Expected(
+        "meeting-moved-away-from-its-decision",
+        "meetings.csv",
+        2,
+        "board_id",
+        "meeting 'mt1' cannot move from board 'b1' to board 'b2': decision 'd1' and the "
+        "attendance of members 'm-chair', 'm-user' of board 'b1' depend on it",
+    ),
+    Expected(
+        "member-moved-away-from-its-attendance",
+        "members.csv",
+        2,
+        "board_id",
+        "member 'm-chair' cannot move from board 'b1' to board 'b2': the attendance at meeting "
+        "'mt1'",
+    ),
+    Expected(
         "response-two-check-dates",
         "health_checks.csv",
         3,
@@ -132,6 +161,20 @@ CASES = [
     Expected("nul-after-the-first-4k", "boards.csv", None, None, "not a text CSV file"),
     Expected("utf-16-from-excel", "boards.csv", None, None, "not a text CSV file"),
     Expected("windows-1252-bad-value", "boards.csv", 2, "kind", "'integration_joint_board'"),
+    Expected(
+        "utf-8-with-one-windows-1252-byte",
+        "boards.csv",
+        3,
+        None,
+        "the file is UTF-8, but this row holds a byte (0x92) that is not",
+    ),
+    Expected(
+        "byte-neither-utf-8-nor-windows-1252",
+        "boards.csv",
+        2,
+        None,
+        "a byte (0x81) that is neither UTF-8 nor Windows-1252",
+    ),
     Expected("unknown-file-name", "decisons.csv", None, None, NOT_FORMAT),
     Expected("no-csv-files", "no-csv-files", None, None, "holds no CSV files"),
     Expected("not-csv.txt", "not-csv.txt", None, None, "not a CSV folder, .csv file or .xlsx"),
@@ -160,6 +203,44 @@ CASES = [
         "'true' is not a whole number",
     ),
     Expected("xlsx-bad-enum.xlsx", "xlsx-bad-enum.xlsx › boards", 2, "kind", "'locality_group'"),
+    Expected(
+        "xlsx-nul-escape.xlsx",
+        "xlsx-nul-escape.xlsx › boards",
+        2,
+        "name",
+        "control character (U+0000)",
+    ),
+    Expected(
+        "xlsx-very-hidden-sheet.xlsx",
+        "xlsx-very-hidden-sheet.xlsx › meetings",
+        None,
+        None,
+        "this sheet is very hidden",
+    ),
+    Expected(
+        "xlsx-ref-error.xlsx",
+        "xlsx-ref-error.xlsx › boards",
+        2,
+        "name",
+        "cell B2 shows the error #REF!",
+    ),
+    Expected(
+        "xlsx-formula-without-a-value.xlsx",
+        "xlsx-formula-without-a-value.xlsx › boards",
+        2,
+        "name",
+        'cell B2 holds the formula =A2&"x" with no value saved with it',
+    ),
+    Expected(
+        "xlsx-truncated-sheet.xlsx",
+        "xlsx-truncated-sheet.xlsx › boards",
+        None,
+        None,
+        "this sheet cannot be read: the workbook is damaged",
+    ),
+    Expected(
+        "xlsx-doctype-entity.xlsx", "xlsx-doctype-entity.xlsx", None, None, "declares a DOCTYPE"
+    ),
 ]
 
 
@@ -246,7 +327,13 @@ def test_the_command_line_rejects_it_naming_file_row_and_field(
 def test_the_command_line_never_shows_a_traceback(tmp_path: Path) -> None:
     db = str(tmp_path / "cli.duckdb")
     assert main(["import", str(BASE), "--db", db]) == 0
-    for entry in ("binary-garbage", "field-over-the-csv-limit", "csv-named-xlsx.xlsx"):
+    for entry in (
+        "binary-garbage",
+        "field-over-the-csv-limit",
+        "csv-named-xlsx.xlsx",
+        "xlsx-truncated-sheet.xlsx",
+        "xlsx-doctype-entity.xlsx",
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "coprod.cli", "import", str(CORPUS / entry), "--db", db],
             capture_output=True,
