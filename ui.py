@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import pandas as pd
 import streamlit as st
@@ -143,15 +144,127 @@ def sign_in_configured() -> bool:
         return False
 
 
+# The headers a proxy adds to say whose request it forwarded.
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-Ip", "Forwarded")
+
+
+@runtime_checkable
+class RepeatedHeaders(Protocol):
+    """Headers that give every value of a repeated header (``st.context.headers`` does)."""
+
+    def get_all(self, key: str) -> list[str]: ...
+
+
+Headers = RepeatedHeaders | Iterable[tuple[str, str]]
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text
+
+
 def _loopback(address: str) -> bool:
-    text = address.strip().strip('"').strip("[]")
+    """Whether one address (as a forwarding header writes it: ``1.2.3.4``, ``1.2.3.4:port``,
+    ``::1``, ``[::1]:port``, quoted or not) is this computer. Anything else is not."""
+    text = address.strip()
     if text.lower().startswith("for="):
-        text = text[4:].strip('"').strip("[]")
-    host = text.rsplit(":", 1)[0] if text.count(":") == 1 else text  # "1.2.3.4:port"
+        text = text[4:].strip()
+    text = _unquote(text)
+    port = ""
+    if text.startswith("["):  # "[v6]" or "[v6]:port"
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return False
+        port = rest[1:] if rest else ""
+        if rest and not port:
+            return False
+    elif text.count(":") == 1:  # "1.2.3.4:port" or "localhost:port"
+        host, _, port = text.partition(":")
+        if not port:
+            return False
+    else:
+        host = text
+    if port and not port.isdigit():
+        return False
+    if host.lower() == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return host.lower() == "localhost"
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` where it is not inside a quoted string."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _addresses_local(value: str) -> bool:
+    """An X-Forwarded-For or X-Real-Ip value: one address or several joined with commas."""
+    addresses = [part for part in value.split(",") if part.strip()]
+    return bool(addresses) and all(_loopback(part) for part in addresses)
+
+
+def _forwarded_local(value: str) -> bool:
+    """A Forwarded value (RFC 7239): each element must say it was for this computer, and by
+    whom it was forwarded, if it says, must be this computer too."""
+    elements = [element for element in _split(value, ",") if element.strip()]
+    if not elements:
+        return False
+    for element in elements:
+        named_for = False
+        for pair in _split(element, ";"):
+            if not pair.strip():
+                continue
+            name, equals, address = pair.partition("=")
+            if not equals:
+                return False
+            name = name.strip().lower()
+            if name in ("for", "by") and not _loopback(address):
+                return False
+            named_for = named_for or name == "for"
+        if not named_for:
+            return False
+    return True
+
+
+def _values(headers: Headers, name: str) -> list[str]:
+    if isinstance(headers, RepeatedHeaders):
+        return [str(value) for value in headers.get_all(name)]
+    return [str(value) for key, value in headers if key.strip().lower() == name.lower()]
+
+
+def headers_are_local(headers: Headers) -> bool:
+    """Whether no forwarding header says the request was forwarded for another machine.
+
+    Every value of every forwarding header counts, however it arrives: on lines of its own
+    or joined with commas. Any address that is not this computer's, or any value that is not
+    an address, makes the answer no."""
+    for name in FORWARDING_HEADERS:
+        read = _forwarded_local if name == "Forwarded" else _addresses_local
+        if not all(read(value) for value in _values(headers, name)):
+            return False
+    return True
 
 
 def request_is_local() -> bool:
@@ -160,14 +273,7 @@ def request_is_local() -> bool:
     ip = st.context.ip_address  # None for loopback connections (not a str in AppTest)
     if isinstance(ip, str) and not _loopback(ip):
         return False
-    headers = st.context.headers
-    for name in ("X-Forwarded-For", "X-Real-Ip", "Forwarded"):
-        value = headers.get(name) if headers else None
-        if value and not all(
-            _loopback(part.split(";")[0]) for part in str(value).split(",") if part.strip()
-        ):
-            return False
-    return True
+    return headers_are_local(st.context.headers)
 
 
 def viewer() -> Access | None:

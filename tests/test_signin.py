@@ -7,6 +7,8 @@ These tests fail (never skip) when Chromium is missing: `.ci/run` installs it.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +19,16 @@ from typing import Any
 import oidc_provider_mock  # type: ignore[import-untyped]
 import pytest
 import werkzeug.serving
-from browser_support import assert_no_exception, demo_store, free_port, load, serve, settle
-from playwright.sync_api import Browser, Page
+from browser_support import (
+    READY,
+    assert_no_exception,
+    demo_store,
+    free_port,
+    load,
+    serve,
+    settle,
+)
+from playwright.sync_api import Browser, Page, expect
 
 from coprod.store import Change, Store
 from coprod.users import save_user, set_setting
@@ -284,43 +294,171 @@ def test_with_the_public_view_off_a_visitor_sees_only_the_sign_in_page(
         assert "Signed in as Ayesha Auditor" in _sidebar(page)
 
 
+# Forwarding headers that name another machine. A browser sends each header once, so these
+# come from the browser itself, with a repeated header's values joined by commas.
+JOINED: list[dict[str, str]] = [
+    {"X-Forwarded-For": "203.0.113.7"},
+    {"X-Real-Ip": "203.0.113.7"},
+    {"Forwarded": "for=203.0.113.7;proto=https"},
+    {"X-Forwarded-For": "127.0.0.1, 203.0.113.7"},
+    {"X-Real-Ip": "127.0.0.1, 203.0.113.9"},
+    {"Forwarded": "for=127.0.0.1, for=203.0.113.9"},
+]
+# The same header twice, on lines of its own, the first naming this computer: these come
+# through a proxy in front of the dashboard (see _adding_headers), as they would in use.
+DOUBLED: list[list[tuple[str, str]]] = [
+    [("X-Real-Ip", "127.0.0.1"), ("X-Real-Ip", "203.0.113.9")],
+    [("Forwarded", "for=127.0.0.1"), ("Forwarded", "for=203.0.113.9;proto=https")],
+    [("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-For", "127.0.0.1")],
+    [("X-Forwarded-For", "127.0.0.1"), ("X-Real-Ip", "127.0.0.1"), ("x-real-ip", "unknown")],
+]
+# Through the same proxy, headers that all name this computer: still local mode.
+DOUBLED_LOCAL = [
+    ("X-Real-Ip", "127.0.0.1"),
+    ("X-Real-Ip", "::1"),
+    ("Forwarded", "for=127.0.0.1"),
+    ("Forwarded", 'for="[::1]:4711"'),
+]
+REFUSED_HEADING = "coprod is not available here"
+WAIT = 60_000  # ms: a busy machine can take this long to run a page
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+
+def _relay(client: socket.socket, upstream_port: int, lines: list[tuple[str, str]]) -> None:
+    """One browser connection: each request's header lines get ``lines`` added, up to the
+    websocket handshake, after which the bytes pass as they are."""
+    added = "".join(f"{name}: {value}\r\n" for name, value in lines).encode("latin-1")
+    with client, socket.create_connection(("127.0.0.1", upstream_port)) as upstream:
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        buffer = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                upstream.sendall(head + b"\r\n" + added + b"\r\n")
+                fields = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+                }
+                if b"upgrade" in fields or b"transfer-encoding" in fields:
+                    upstream.sendall(buffer)
+                    _pipe(client, upstream)
+                    return
+                length = int(fields.get(b"content-length", b"0") or 0)
+                while len(buffer) < length:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                upstream.sendall(buffer[:length])
+                buffer = buffer[length:]
+        except OSError:
+            return
+
+
+@contextmanager
+def _adding_headers(url: str, lines: list[tuple[str, str]]) -> Iterator[str]:
+    """A proxy on loopback in front of the dashboard at ``url`` that adds these header lines
+    to every request it forwards, the websocket handshake included; yields its URL."""
+    upstream_port = int(url.rsplit(":", 1)[1])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            threading.Thread(
+                target=_relay, args=(client, upstream_port, lines), daemon=True
+            ).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        acceptor.join(5)
+        listener.close()
+
+
+def _ready(page: Page) -> None:
+    """The script has finished its run (Streamlit marks the app so between runs)."""
+    page.wait_for_selector(READY, timeout=WAIT)
+
+
+def _assert_refused(page: Page, url: str, case: object) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name=REFUSED_HEADING)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("it serves only the computer it runs on")).to_be_visible(timeout=WAIT)
+    _ready(page)
+    body = page.inner_text("body")
+    for hidden in ["Local mode", "Demo data.", OVERVIEW, "Glenmoray", "Findings"]:
+        assert hidden not in body, (case, hidden)
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0, case
+    assert_no_exception(page)
+
+
+def _assert_local(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name=OVERVIEW)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Local mode.")).to_be_visible(timeout=WAIT)
+    expect(
+        page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Users and settings")
+    ).to_have_count(1, timeout=WAIT)
+    _ready(page)
+    assert REFUSED_HEADING not in page.inner_text("body")
+    assert_no_exception(page)
+
+
 def test_local_mode_refuses_other_machines(browser: Browser, tmp_path: Path) -> None:
     # No [auth] secrets: local mode. A proxy's header naming another machine reaches
     # st.context.headers (read from the websocket handshake), and the request is refused.
     db = demo_store(tmp_path / "demo.duckdb")
     with serve(db, tmp_path / "streamlit.log") as url:
-        for header in [
-            {"X-Forwarded-For": "203.0.113.7"},
-            {"X-Real-Ip": "203.0.113.7"},
-            {"Forwarded": "for=203.0.113.7;proto=https"},
-            {"X-Forwarded-For": "127.0.0.1, 203.0.113.7"},
-        ]:
+        for number, header in enumerate(JOINED):
             # A deep link gets no further than the front page.
-            path = "/audit" if "X-Real-Ip" in header else "/"
+            path = "/audit" if number % 2 else "/"
             context = browser.new_context(extra_http_headers=header)
             try:
-                remote = context.new_page()
-                load(remote, url + path)
-                assert remote.get_by_role(
-                    "heading", name="coprod is not available here"
-                ).is_visible(), header
-                body = remote.inner_text("body")
-                for hidden in ["Local mode", "Demo data.", OVERVIEW, "Glenmoray", "Findings"]:
-                    assert hidden not in body, (header, hidden)
-                assert remote.locator("[data-testid='stSidebarNav']").count() == 0, header
-                assert_no_exception(remote)
+                _assert_refused(context.new_page(), url + path, header)
             finally:
                 context.close()
 
-        # The same server, opened from this machine: local mode, acting as admin.
-        context = browser.new_context()
-        try:
-            local = context.new_page()
-            load(local, url)
-            local.get_by_role("heading", name=OVERVIEW).wait_for()
-            assert local.get_by_text("Local mode.").is_visible()
-            assert "Users and settings" in _menu(local)
-            assert "coprod is not available here" not in local.inner_text("body")
-            assert_no_exception(local)
-        finally:
-            context.close()
+        for lines in DOUBLED:
+            with _adding_headers(url, lines) as proxied:
+                context = browser.new_context()
+                try:
+                    _assert_refused(context.new_page(), proxied + "/record", lines)
+                finally:
+                    context.close()
+
+        # Through the proxy with every address this computer's, and then straight from this
+        # machine: local mode, acting as admin.
+        for opened in (_adding_headers(url, DOUBLED_LOCAL), contextlib.nullcontext(url)):
+            with opened as address:
+                context = browser.new_context()
+                try:
+                    _assert_local(context.new_page(), address)
+                finally:
+                    context.close()
