@@ -28,6 +28,7 @@ from coprod.access import SYSTEM, Access, Action
 from coprod.models import (
     ENTITIES,
     ENTITY_BY_FILE,
+    MAX_TEXT,
     Attendance,
     Attestation,
     Board,
@@ -39,7 +40,7 @@ from coprod.models import (
     Meeting,
     Member,
 )
-from coprod.store import COLUMNS, KEYS, Change, Store, quote
+from coprod.store import COLUMNS, KEYS, Change, Store, StoreError, quote
 
 FILE_ORDER = [e.file_name for e in ENTITIES]
 E = TypeVar("E", bound=Entity)
@@ -61,6 +62,10 @@ class Problem:
         if self.field:
             where += f", field {self.field}"
         return f"{where}: {self.reason}"
+
+
+class ExportRefused(StoreError):
+    """An export that could not be written without changing a value."""
 
 
 class ImportRejected(Exception):
@@ -1336,11 +1341,19 @@ def export_xlsx_bytes(store: Store) -> bytes:
     workbook.properties.creator = "coprod"
     workbook.properties.created = XLSX_TIMESTAMP
     workbook.properties.modified = XLSX_TIMESTAMP
+    too_long: list[str] = []
     for entity in ENTITIES:
         ws = workbook.create_sheet(entity.file_name)
 
-        def text_cell(value: str, ws: Any = ws) -> Any:
-            cell = WriteOnlyCell(ws, value=xlsx_escape(value))
+        def text_cell(value: str, ws: Any = ws, sheet: str = entity.file_name) -> Any:
+            escaped = xlsx_escape(value)
+            if len(escaped) > MAX_TEXT and not too_long:  # a cell would cut it: never silently
+                too_long.append(
+                    f"A value in {sheet} is too long for one spreadsheet cell "
+                    f"({len(escaped):,} characters, at most {MAX_TEXT:,}), so no workbook was "
+                    f"written: export CSV instead. It begins: {value[:60]!r}"
+                )
+            cell = WriteOnlyCell(ws, value=escaped)
             cell.data_type = "s"  # never a formula, number or date
             return cell
 
@@ -1351,6 +1364,8 @@ def export_xlsx_bytes(store: Store) -> bytes:
     # ExcelWriter rather than workbook.save(), which stamps the time of saving as "modified".
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(workbook, archive).save()
+    if too_long:
+        raise ExportRefused(too_long[0])
     return deterministic_zip(raw.getvalue())
 
 

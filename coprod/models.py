@@ -190,12 +190,22 @@ LATEST_DATE = dt.date(2199, 12, 31)
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+# In a workbook a carriage return is written _x000D_, and a text that looks like such an escape
+# gets _x005F_ before it: each takes six characters more of the cell.
+_WIDER_IN_A_CELL = re.compile(r"\r|_(?=x[0-9A-Fa-f]{4}_)")
+
+
 def storable_problem(text: str) -> str | None:
     """Why a text cannot be stored as it is, or None when it can."""
     if len(text) > MAX_TEXT:
         return (
             f"is {len(text):,} characters long; a value holds at most {MAX_TEXT:,} "
             "(what one spreadsheet cell holds)"
+        )
+    if len(text) + 6 * len(_WIDER_IN_A_CELL.findall(text)) > MAX_TEXT:
+        return (
+            f"is too long for one spreadsheet cell: a value holds at most {MAX_TEXT:,} "
+            "characters, and in a workbook each carriage return takes 7"
         )
     bad = _UNSTORABLE.search(text)
     if bad:

@@ -12,7 +12,7 @@ from builders import CHANGE
 
 from coprod import records
 from coprod.access import Access, Role
-from coprod.interchange import ImportRejected, export, import_source, read_source
+from coprod.interchange import ExportRefused, ImportRejected, export, import_source, read_source
 from coprod.models import Attestation, Decision, Involvement, Meeting
 from coprod.records import RecordRejected
 from coprod.store import Change, Store
@@ -156,7 +156,8 @@ def test_columns_a_file_leaves_out_keep_their_stored_values(base: Store, tmp_pat
         "Only two of us were asked",
     )
     assert kept.organisation == "North DPO"
-    assert kept.accessible_formats and kept.participants == 12
+    assert kept.accessible_formats
+    assert kept.participants == 12
 
 
 def test_a_partial_file_changes_only_the_columns_it_holds(base: Store, tmp_path: Path) -> None:
@@ -168,7 +169,8 @@ def test_a_partial_file_changes_only_the_columns_it_holds(base: Store, tmp_path:
     summary = import_source(base, folder, EDITOR)
     assert summary.updated == {"decision": 1}
     stored = records.get(base, Decision, "d1")
-    assert stored is not None and isinstance(stored.record, Decision)
+    assert stored is not None
+    assert isinstance(stored.record, Decision)
     assert stored.record.title == "Day services: the review"
     assert stored.record.summary == 'Review of day services, including "transport"'
     assert stored.record.decided_on == dt.date(2024, 6, 4)
@@ -233,7 +235,8 @@ def test_a_meeting_moved_with_its_decision_in_the_same_import_is_allowed(
     )
     import_source(base, folder, CHANGE)
     moved = records.get(base, Meeting, "mt1")
-    assert moved is not None and isinstance(moved.record, Meeting)
+    assert moved is not None
+    assert isinstance(moved.record, Meeting)
     assert moved.record.board_id == "b2"
     export(base, tmp_path / "out")
     import_source(base, tmp_path / "out", CHANGE)  # the store's own export still imports
@@ -241,14 +244,16 @@ def test_a_meeting_moved_with_its_decision_in_the_same_import_is_allowed(
 
 def test_a_form_cannot_move_a_meeting_away_from_its_decision(base: Store) -> None:
     stored = records.get(base, Meeting, "mt1")
-    assert stored is not None and isinstance(stored.record, Meeting)
+    assert stored is not None
+    assert isinstance(stored.record, Meeting)
     moved = stored.record.model_copy(update={"board_id": "b2"})
     with pytest.raises(RecordRejected) as caught:
         records.save(base, moved, CHANGE, expected_updated_at=stored.updated_at)
     assert "board_id" in caught.value.fields
     assert "decision 'd1'" in caught.value.fields["board_id"]
     again = records.get(base, Meeting, "mt1")
-    assert again is not None and isinstance(again.record, Meeting)
+    assert again is not None
+    assert isinstance(again.record, Meeting)
     assert again.record.board_id == "b1"
 
 
@@ -293,3 +298,30 @@ def test_text_is_stored_exactly_as_typed_and_round_trips(
     assert {k: read_back[k] for k in typed} == typed
     summary = import_source(base, source, CHANGE)
     assert sum(summary.updated.values()) == 0
+
+
+def test_a_text_that_would_not_fit_a_workbook_cell_is_refused() -> None:
+    fits = "x" * 32_760 + "\r\n"  # 32,762 characters: 32,768 once the return is escaped
+    with pytest.raises(RecordRejected) as caught:
+        records.parse(
+            Decision,
+            {
+                "decision_id": "d9",
+                "board_id": "b1",
+                "title": "T",
+                "identified_on": "2024-01-01",
+                "summary": fits,
+            },
+        )
+    assert "too long for one spreadsheet cell" in caught.value.fields["summary"]
+
+
+def test_an_over_long_stored_text_stops_a_workbook_export_rather_than_being_cut(
+    base: Store, tmp_path: Path
+) -> None:
+    with base.transaction() as cur:  # as a store written before the limit might hold it
+        cur.execute("UPDATE decision SET summary = repeat('y', 40000) WHERE decision_id = 'd1'")
+    with pytest.raises(ExportRefused) as caught:
+        export(base, tmp_path / "out", "xlsx")
+    assert "too long for one spreadsheet cell" in str(caught.value)
+    assert not (tmp_path / "out" / "coprod.xlsx").exists()
