@@ -32,7 +32,7 @@ from coprod.interchange import (
 from coprod.models import ENTITY_BY_TABLE
 from coprod.store import TABLES, Change, Store
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 
 # A small valid folder; the row numbers below are the ones a spreadsheet shows.
 SMALL: dict[str, str] = {
@@ -82,7 +82,7 @@ def small(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    """A copy of the shared worked example (CSV files only); fails if it is missing."""
+    """A copy of the worked example (CSV files only); fails if it is missing."""
     assert EXAMPLE.is_dir(), f"the worked example is missing: {EXAMPLE}"
     folder = tmp_path / "example"
     folder.mkdir()

@@ -14,7 +14,7 @@ from coprod.settings import DEMO_DIR
 from coprod.store import Change, Store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 
 
 @pytest.fixture

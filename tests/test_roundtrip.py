@@ -29,7 +29,7 @@ from coprod.interchange import (
 )
 from coprod.store import COLUMNS, KEYS, TABLES, Change, Store, quote
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 CHANGE = Change(actor="test", source="import")
 
 TRICKY = [

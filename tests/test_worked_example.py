@@ -1,7 +1,8 @@
-"""The worked example of shared/examples: the whole rule engine at once, against expected.json.
+"""The worked example (tests/data/rules-check): the whole rule engine at once, against
+expected.json.
 
-The folder is part of the project's shared material; if it is missing the test fails rather
-than skips, so that a broken checkout cannot pass silently.
+The folder is part of the repository; if it is missing the test fails rather than skips, so
+that a broken checkout cannot pass silently.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from coprod.interchange import import_source
 from coprod.rules import CheckResult, run_check
 from coprod.store import Store
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 
 
 def finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
