@@ -9,9 +9,9 @@ import streamlit as st
 import ui
 from coprod.access import Action
 from coprod.archive import export_archive, problems_csv, read_uploads
-from coprod.interchange import FILE_ORDER, ImportRejected, import_sheets
+from coprod.interchange import FILE_ORDER, ExportRefused, ImportRejected, import_sheets
 from coprod.models import ENTITIES
-from coprod.views import plain_table, plural
+from coprod.views import plain, plain_table, plural
 
 frame = ui.current(Action.export)
 db = ui.store()
@@ -110,5 +110,9 @@ formats = {
 }
 chosen = st.radio("Format", options=list(formats), format_func=formats.__getitem__, horizontal=True)
 if st.button("Prepare the download", key="prepare_export"):
-    name, data = export_archive(db, chosen, access=frame.access)
-    st.download_button(f"Download {name}", data=data, file_name=name, key="download_export")
+    try:
+        name, data = export_archive(db, chosen, access=frame.access)
+    except ExportRefused as refused:
+        st.error(plain(refused), icon=":material/error:")
+    else:
+        st.download_button(f"Download {name}", data=data, file_name=name, key="download_export")

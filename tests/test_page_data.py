@@ -88,3 +88,42 @@ def test_export_offers_a_download(app: AppTest) -> None:
     app.button(key="prepare_export").click().run()
     assert not app.exception
     assert "Download coprod.xlsx" in [getattr(b, "label", None) for b in app.get("download_button")]
+
+
+def test_an_export_that_would_cut_a_value_says_so_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        import_source(store, DEMO_DIR, Change("test", "import"))
+        with store.transaction() as cur:  # as a store written before the length limit could be
+            cur.execute(
+                "UPDATE decision SET summary = repeat('z', 40000) WHERE decision_id = "
+                "(SELECT min(decision_id) FROM decision)"
+            )
+    monkeypatch.setenv("COPROD_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/data.py").run()
+    at.radio[0].set_value("xlsx").run()
+    at.button(key="prepare_export").click().run()
+    assert not at.exception
+    assert any("too long for one spreadsheet cell" in shown(e.value) for e in at.error)
+    assert not at.get("download_button")
+
+
+WORKBOOKS = sorted(
+    p.name for p in (Path(__file__).resolve().parent / "malformed").glob("xlsx-*.xlsx")
+)
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_a_hostile_workbook_upload_is_named_never_a_traceback(app: AppTest, name: str) -> None:
+    folder = Path(__file__).resolve().parent / "malformed"
+    app.file_uploader[0].set_value(
+        [(name, (folder / name).read_bytes(), "application/vnd.ms-excel")]
+    )
+    app.run()
+    assert not app.exception
+    problems = _problems(app)
+    assert problems.iloc[0]["File"].startswith(name)
+    assert not app.get("button") or all(b.key != "commit_import" for b in app.button)
