@@ -455,7 +455,18 @@ if entity is HealthCheck:
     _health_check_form()
     st.stop()
 
-total = records.count_records(db, entity, board_ids=frame.board_ids)
+# The boards whose records are listed: those chosen (else every one this person may see) and,
+# for boards themselves, the withdrawn boards this person may record on, so that a withdrawn
+# board can be restored here (the sidebar offers live boards only).
+listed_boards = frame.board_ids
+if entity is Board:
+    withdrawn_boards = [
+        str(row["board_id"])
+        for row in db.query("SELECT board_id FROM board WHERE withdrawn_at IS NOT NULL")
+        if frame.access.may(Action.record, str(row["board_id"]))
+    ]
+    listed_boards = (*frame.board_ids, *withdrawn_boards)
+total = records.count_records(db, entity, board_ids=listed_boards)
 search = ""
 if total > LISTED:
     search = st.text_input(
@@ -466,7 +477,7 @@ if total > LISTED:
         f"{LISTED:,} that match.",
     )
 existing = records.list_records(
-    db, entity, board_ids=frame.board_ids, search=search or None, limit=LISTED
+    db, entity, board_ids=listed_boards, search=search or None, limit=LISTED
 )
 just_saved = st.session_state.pop(f"pick_next_{entity.table}", None)
 if just_saved is not None:
@@ -477,7 +488,7 @@ if picked not in (None, NEW) and all("__".join(s.key) != picked for s in existin
     keys = KEYS[entity.table]
     key = dict(zip(keys, str(picked).split("__", len(keys) - 1), strict=True))
     existing = [
-        *records.list_records(db, entity, board_ids=frame.board_ids, where=key),
+        *records.list_records(db, entity, board_ids=listed_boards, where=key),
         *existing,
     ]
 labels = {"__".join(s.key): _label(s) for s in existing}
