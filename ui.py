@@ -46,7 +46,7 @@ def store() -> Store:
     try:
         return _open_store(store_location())
     except StoreError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(str(exc)), icon=":material/error:")
         st.stop()
         raise  # pragma: no cover - st.stop() does not return
 
@@ -418,7 +418,11 @@ def _account(access: Access) -> None:
                 f"Signed in as **{plain(access.who)}**"
                 + (f" ({plain(access.identity)})" if access.name else "")
                 + f" · {access.role.value}"
-                + ("" if access.role in (Role.public, Role.admin) else f" · {access.scope_text()}")
+                + (
+                    ""
+                    if access.role in (Role.public, Role.admin)
+                    else f" · {plain(access.scope_text())}"
+                )
             )
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
                 st.logout()
@@ -466,7 +470,7 @@ def _offer_demo(db: Store, access: Access) -> None:
     try:
         import_source(db, DEMO_DIR, Change(access.identity, "form", access))
     except ImportRejected as rejected:
-        st.error(f"The demo data could not be loaded: {rejected.problems[0]}")
+        st.error(f"The demo data could not be loaded: {plain(rejected.problems[0])}")
         st.stop()
     notice.empty()
 

@@ -13,7 +13,7 @@ import ui
 from coprod import records
 from coprod.access import Action
 from coprod.models import EARLIEST_DATE, ENTITIES, LATEST_DATE
-from coprod.views import plural
+from coprod.views import plain, plural
 
 frame = ui.current(Action.audit)
 db = ui.store()
@@ -25,7 +25,8 @@ st.markdown(
     + (
         ""
         if frame.access.every_board
-        else f" You see the changes to the records of your boards ({frame.access.scope_text()})."
+        else " You see the changes to the records of your boards "
+        f"({plain(frame.access.scope_text())})."
     )
 )
 left, middle, right = st.columns(3)

@@ -27,7 +27,7 @@ st.markdown(
     + (
         ""
         if frame.access.every_board
-        else f" You may import records of your boards only ({frame.access.scope_text()})."
+        else f" You may import records of your boards only ({plain(frame.access.scope_text())})."
     )
 )
 round_ = st.session_state.setdefault("import_round", 0)
@@ -82,7 +82,10 @@ if uploads:
             try:
                 done = import_sheets(db, sheets, ui.change(frame.access, "import"))
             except ImportRejected as rejected:
-                st.error(f"The import was rejected and nothing was written: {rejected.problems[0]}")
+                st.error(
+                    "The import was rejected and nothing was written: "
+                    f"{plain(rejected.problems[0])}"
+                )
             else:
                 st.session_state["import_round"] = round_ + 1
                 st.session_state["import_done"] = done.lines()

@@ -73,7 +73,7 @@ st.query_params["decision"] = decision_id
 st.session_state["_decision_in_url"] = decision_id
 story = decision_story(ui.store(), decision_id, frame.result)
 if story is None:
-    st.error(f"There is no decision with the id {decision_id}.")
+    st.error(f"There is no decision with the id {plain(decision_id)}.")
     st.stop()
 
 decision = story["decision"]
@@ -128,7 +128,7 @@ st.table(plain_table(events.set_index("Date")))
 def _attest(inv: dict[str, Any]) -> None:
     """A DPO representative confirms or disputes what officers recorded."""
     with (
-        st.expander(f"Confirm or dispute {inv['involvement_id']}"),
+        st.expander(f"Confirm or dispute {plain(inv['involvement_id'])}"),
         st.form(f"attest_{inv['involvement_id']}"),
     ):
         choice = st.radio(
@@ -157,10 +157,10 @@ def _attest(inv: dict[str, Any]) -> None:
                     ui.change(frame.access),
                 )
             except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["story_flash"] = (
-                    f"Saved: {inv['involvement_id']} is now {choice}. "
+                    f"Saved: {plain(inv['involvement_id'])} is now {choice}. "
                     + ("It no longer counts." if choice == "disputed" else "")
                 )
                 st.rerun()
@@ -172,7 +172,7 @@ if not story["involvements"]:
 for inv in story["involvements"]:
     with st.container(border=True):
         st.markdown(
-            f"**{inv['involvement_id']}** · {inv['level'].replace('_', '-')} with "
+            f"**{plain(inv['involvement_id'])}** · {inv['level'].replace('_', '-')} with "
             f"{inv['group'].replace('_', ' ')}"
             + (f" ({plain(inv['organisation'])})" if inv["organisation"] else "")
             + f" · **{inv['counts']}**"

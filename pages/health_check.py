@@ -175,7 +175,7 @@ if frame.access.may(Action.record, str(board_id)):
                     ui.change(frame.access),
                 )
             except (hc.ItemBankError, Forbidden) as problem:
-                st.error(f"The item was not added: {problem}", icon=":material/error:")
+                st.error(f"The item was not added: {plain(str(problem))}", icon=":material/error:")
             else:
                 where = (
                     f"{plain(board_name)}'s bank" if added.board_specific else "every board's bank"

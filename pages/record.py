@@ -229,7 +229,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                     db, entity, key, ui.change(frame.access), expected_updated_at=stored.updated_at
                 )
             except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
             else:
                 st.session_state["record_flash"] = "Restored: it counts again."
                 st.rerun()
@@ -252,7 +252,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                         expected_updated_at=stored.updated_at,
                     )
                 except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
-                    st.error(str(exc))
+                    st.error(plain(str(exc)))
                 else:
                     st.session_state["record_flash"] = "Withdrawn. It no longer counts."
                     st.rerun()
@@ -292,9 +292,9 @@ def _record_form(stored: records.Stored[Any] | None) -> None:
                 spec, current.get(spec.name), f"{form_id}_{spec.name}", editing=editing
             )
             if spec.name in errors:
-                st.error(f"{spec.label}: {errors[spec.name]}", icon=":material/error:")
+                st.error(f"{spec.label}: {plain(errors[spec.name])}", icon=":material/error:")
         if "" in errors:
-            st.error(errors[""], icon=":material/error:")
+            st.error(plain(errors[""]), icon=":material/error:")
         submitted = st.form_submit_button("Save", type="primary")
     if not submitted:
         return
@@ -309,10 +309,10 @@ def _record_form(stored: records.Stored[Any] | None) -> None:
         st.session_state[f"errors_{form_id}"] = rejected.fields
         st.rerun()
     except Forbidden as exc:
-        st.error(str(exc), icon=":material/lock:")
+        st.error(plain(str(exc)), icon=":material/lock:")
         return
     except records.RecordsError as exc:
-        st.error(str(exc), icon=":material/sync_problem:")
+        st.error(plain(str(exc)), icon=":material/sync_problem:")
         st.button(
             "Load the record as it is now (your unsaved changes are dropped)",
             key=f"reload_{form_id}",
@@ -372,9 +372,9 @@ def _attendance(meeting: Meeting) -> None:
                     expected={k: v.updated_at for k, v in seats.items()},
                 )
             except (records.RecordsError, Forbidden) as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
             except records.RecordRejected as rejected:
-                st.error(str(rejected))
+                st.error(plain(str(rejected)))
             else:
                 st.session_state["record_flash"] = (
                     "Attendance saved." if done.changed else "Nothing had changed."
@@ -440,13 +440,13 @@ def _health_check_form() -> None:
                     ui.change(frame.access),
                 )
             except records.RecordRejected as rejected:
-                st.error(str(rejected))
+                st.error(plain(str(rejected)))
             except (records.RecordsError, Forbidden) as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
             else:
                 board_name = board_names.get(str(board_id), str(board_id))
                 st.session_state["record_flash"] = (
-                    f"Saved the response {response_id} for {board_name}."
+                    f"Saved the response {plain(response_id.strip())} for {plain(board_name)}."
                 )
                 st.rerun()
 
@@ -513,6 +513,6 @@ else:
 if stored is not None:
     _history(entity, stored.key)
     st.markdown(
-        f"Created by {stored.created_by} on {stored.created_at:%-d %B %Y}; last changed by "
-        f"{stored.updated_by} on {stored.updated_at:%-d %B %Y at %H:%M}."
+        f"Created by {plain(stored.created_by)} on {stored.created_at:%-d %B %Y}; last changed by "
+        f"{plain(stored.updated_by)} on {stored.updated_at:%-d %B %Y at %H:%M}."
     )

@@ -10,6 +10,7 @@ from coprod.access import Action
 from coprod.evidence import evidence_pack
 from coprod.report import ReportError, board_report
 from coprod.store import StoreError
+from coprod.views import plain
 
 frame = ui.current()
 if not frame.board_ids:
@@ -33,7 +34,7 @@ if st.button("Prepare the report", type="primary", key="prepare_report"):
             db, str(board_id), frame.period.start, frame.period.end, as_of=frame.as_of
         )
     except ReportError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         st.download_button(
             "Download the report (PDF)",
@@ -63,7 +64,7 @@ if st.button("Prepare the evidence pack", key="prepare_evidence"):
             access=frame.access,
         )
     except StoreError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         st.download_button(
             "Download the evidence pack (zip)",

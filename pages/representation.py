@@ -118,7 +118,7 @@ else:
         st.page_link(
             "pages/decision.py",
             label=(
-                f"{decision['decision_id']} — {plain(decision['title'])} "
+                f"{plain(decision['decision_id'])} — {plain(decision['title'])} "
                 f"({plain(frame.board_label(decision['board_id']))}, meeting of "
                 f"{long_date(decision['meeting_date'])})"
             ),

@@ -83,7 +83,7 @@ with st.form("save_user"):
                 name=name,
             )
         except (users.UserError, Forbidden) as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(str(exc)), icon=":material/error:")
         else:
             st.session_state["users_flash"] = (
                 f"Saved: {plain(saved.identity)} is {saved.role.value}."
@@ -101,7 +101,7 @@ if people:
             try:
                 users.remove_user(db, who, reason, ui.change(frame.access))
             except (users.UserError, Forbidden) as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["users_flash"] = f"Removed: {plain(who)} now sees the public view."
                 st.rerun()
@@ -122,7 +122,7 @@ if choice != ("on" if current else "off") and st.button("Save this setting", key
     try:
         users.set_setting(db, "public_view", choice, ui.change(frame.access))
     except (users.UserError, Forbidden) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(str(exc)), icon=":material/error:")
     else:
         st.session_state["users_flash"] = "Saved the setting."
         st.rerun()

@@ -176,7 +176,7 @@ def test_decisions_with_no_voice_are_listed_with_links(
     assert {link.proto.query_string.removeprefix("decision=") for link in links} == silent
     for link in links:
         decision_id = link.proto.query_string.removeprefix("decision=")
-        assert link.proto.label.startswith(decision_id + " — ")
+        assert shown(link.proto.label).startswith(decision_id + " — ")
     assert f"{len(silent)} decisions were taken at a meeting where nobody" in _text(representation)
 
 

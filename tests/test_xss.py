@@ -43,6 +43,8 @@ MARKDOWN = (
 ENTITY = "&lt;b&gt;entityzq&lt;/b&gt; &amp; &#60;"
 HEADING = "# headingzq"
 DIRECTIVES = ":smile: :material/warning: :red[redzq] $x^2$ www.example.com"
+# Bold text, a link whose words hide where it goes, and an image fetched from elsewhere.
+PHISH = "**B** [a link](http://example.invalid/phish) ![i](http://127.0.0.1:8801/x)"
 FORMATTED = (
     "boldzq",
     "italzq",
@@ -61,7 +63,7 @@ FORMATTED = (
 TODAY = dt.date.today()
 DAY = dt.timedelta(days=1)
 
-BOARD = f"Board {IMG} *boardzq* <b>plotlyzq</b>"
+BOARD = f"Board {IMG} *boardzq* <b>plotlyzq</b> {PHISH}"
 OTHER_BOARD = f"Group {MARKDOWN}"
 MEMBER = f"Member {SVG}"
 CHAIR = f"Chair **chairzq** {SCRIPT}"
@@ -150,8 +152,8 @@ def xss_store(path: Path) -> Path:
 
 # --- looking at a page ---------------------------------------------------------------------
 
-# Elements and attributes a payload would have made, had it been taken for HTML.
-INJECTED = """() => {
+# Elements and attributes a payload would have made, had it been taken for HTML or markdown.
+INJECTED = r"""() => {
     const found = [];
     for (const el of document.querySelectorAll('*')) {
         for (const attr of el.attributes) {
@@ -166,6 +168,18 @@ INJECTED = """() => {
         }
         if (el.tagName === 'SCRIPT' && el.textContent.includes('__xss')) found.push('SCRIPT');
         if (el.tagName === 'IMG' && el.getAttribute('src') === 'x') found.push('IMG src=x');
+        const src = el.getAttribute('src') || '';
+        if (src.includes('127.0.0.1:8801')) found.push(`${el.tagName} src=${src}`);
+        // A link drawn from "[a link](...)": its words hide where it goes. (A web address
+        // typed as it is shows as itself, and Streamlit makes it a link to itself.)
+        const href = el.getAttribute('href') || '';
+        if (el.tagName === 'A' && /example\.invalid|:8801/.test(href)
+            && el.textContent.trim() !== href) {
+            found.push(`A "${el.textContent.trim()}" href=${href}`);
+        }
+        if (['STRONG', 'B'].includes(el.tagName) && el.textContent.trim() === 'B') {
+            found.push(`${el.tagName} B`);
+        }
     }
     return found;
 }"""
@@ -247,6 +261,18 @@ def meeting_attendance(page: Page) -> None:
     settle(page)
 
 
+def health_check_response(page: Page) -> None:
+    """Record a response for the first board: the page says it saved it, naming the board."""
+    page.get_by_text("Health-check responses", exact=True).click()
+    page.get_by_label("Response id *").wait_for(timeout=30_000)
+    settle(page)
+    page.get_by_label("Response id *").fill("r-browser")
+    page.locator("[data-testid='stRadio']").first.get_by_text("4", exact=True).click()
+    page.get_by_role("button", name="Save the response").click()
+    page.get_by_text("Saved the response r-browser").wait_for(timeout=30_000)
+    settle(page)
+
+
 @dataclass(frozen=True)
 class Visit:
     path: str
@@ -265,6 +291,9 @@ VISITS = {
     "meeting": Visit("/meeting", (BOARD, PENDING)),
     "record-withdrawn": Visit("/record", (WITHDRAWN_TITLE, REASON), withdrawn_decision),
     "record-attendance": Visit("/record", (MEMBER, CHAIR), meeting_attendance),
+    "record-response": Visit(
+        "/record", (f"Saved the response r-browser for {BOARD}.",), health_check_response
+    ),
     "audit": Visit("/audit", (REASON, COMMENT, INFLUENCE, NOTE, BOARD, *DECIDED), simple_table),
 }
 
