@@ -438,11 +438,12 @@ def _sheet_records(ws: Any, shown: str, formulas: dict[tuple[int, int], str]) ->
 def _workbook_value(value: Any) -> Any:
     """A cell as the CSV format would hold it where the two could differ: text with Excel's
     ``_xHHHH_`` escapes undone, and a TRUE/FALSE cell as the words ``true``/``false`` (so that
-    a boolean cell is a boolean where one is expected, and never the number 1 or 0)."""
+    a boolean cell is a boolean where one is expected, and never the number 1 or 0; in a text
+    column it is the word the spreadsheet shows, ``TRUE`` or ``FALSE``)."""
     if isinstance(value, str):
         return xlsx_unescape(value)
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "TRUE" if value else "FALSE"
     return value
 
 
@@ -531,6 +532,14 @@ def _problem_from(error: dict[str, Any], name: str, row: int) -> Problem:
         )
     elif error.get("type") == "string_too_short":
         message = "a value is required"
+    elif error.get("type") == "string_type":
+        given = error.get("input")
+        message = (
+            "must be text, but the cell holds a date or time: format the column as Text and "
+            "type the value again"
+            if isinstance(given, dt.date | dt.time)
+            else "must be text"
+        )
     return Problem(name, row, field_name, message)
 
 

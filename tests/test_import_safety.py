@@ -301,7 +301,7 @@ def test_text_is_stored_exactly_as_typed_and_round_trips(
 
 
 def test_a_text_that_would_not_fit_a_workbook_cell_is_refused() -> None:
-    fits = "x" * 32_760 + "\r\n"  # 32,762 characters: 32,768 once the return is escaped
+    fits = "x" * 32_000 + "\r\n" + "y" * 760  # 32,762 characters; 32,768 in a cell
     with pytest.raises(RecordRejected) as caught:
         records.parse(
             Decision,
@@ -325,3 +325,31 @@ def test_an_over_long_stored_text_stops_a_workbook_export_rather_than_being_cut(
         export(base, tmp_path / "out", "xlsx")
     assert "too long for one spreadsheet cell" in str(caught.value)
     assert not (tmp_path / "out" / "coprod.xlsx").exists()
+
+
+def test_workbook_cells_of_the_wrong_kind_are_named_or_kept_as_shown(
+    base: Store, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "decisions"
+    sheet.append(["decision_id", "board_id", "title", "identified_on", "summary"])
+    sheet.append(["d8", "b1", "Yes or no", dt.datetime(2024, 1, 1), True])
+    sheet.append(["d9", "b1", dt.datetime(2024, 5, 1), dt.datetime(2024, 1, 1), None])
+    path = tmp_path / "kinds.xlsx"
+    book.save(path)
+    with pytest.raises(ImportRejected) as caught:
+        import_source(base, path, CHANGE)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field) == (3, "title")
+    assert "the cell holds a date or time: format the column as Text" in problem.reason
+    sheet.delete_rows(3)
+    book.save(path)
+    import_source(base, path, CHANGE)
+    stored = records.get(base, Decision, "d8")
+    assert stored is not None
+    assert isinstance(stored.record, Decision)
+    assert stored.record.summary == "TRUE"  # what the spreadsheet showed

@@ -200,7 +200,7 @@ CASES = [
         "xlsx-true-as-a-score.xlsx › health_checks",
         2,
         "score",
-        "'true' is not a whole number",
+        "'TRUE' is not a whole number",
     ),
     Expected("xlsx-bad-enum.xlsx", "xlsx-bad-enum.xlsx › boards", 2, "kind", "'locality_group'"),
     Expected(
