@@ -10,10 +10,12 @@ it. All thresholds come from ``coprod.settings.Thresholds``; every value is a bo
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TextIO
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -703,6 +705,44 @@ class CheckResult:
             "decisions": decisions,
             "findings": findings,
         }
+
+    def write_json(self, out: TextIO) -> None:
+        """Write ``to_json()`` to ``out`` as JSON text, each decision and finding on a line.
+
+        DuckDB writes the rows (its JSON escapes every control character, so none reaches a
+        terminal), a batch at a time: a national check is never held as Python objects."""
+        out.write(
+            '{"as_of": ' + json.dumps(self.as_of.isoformat())
+            + ', "thresholds": ' + json.dumps(asdict(self.thresholds))
+        )  # fmt: skip
+        with duckdb.connect() as con:
+            for key, table, names in (
+                ("decisions", self.decision_table, _JSON_DECISION),
+                ("findings", self.finding_table, _JSON_FINDING),
+            ):
+                out.write(f', "{key}": [')
+                if table.num_rows:
+                    con.register("_rows", table.select(names))
+                    fields = ", ".join(f"{n} := {n}" for n in names)
+                    reader = con.execute(
+                        f"SELECT to_json(struct_pack({fields}))::VARCHAR FROM _rows"
+                    ).to_arrow_reader(batch_size=20_000)
+                    first = True
+                    for batch in reader:
+                        lines = batch.column(0).to_pylist()
+                        out.write(("\n" if first else ",\n") + ",\n".join(lines))
+                        first = False
+                    con.unregister("_rows")
+                    out.write("\n")
+                out.write("]")
+        out.write("}\n")
+
+
+_JSON_DECISION = ["decision_id", "board_id", "first_involvement", "tick_box_suspect"]
+_JSON_FINDING = [
+    "code", "severity", "board_id", "decision_id", "meeting_id", "item", "role", "check_date",
+    "message", "principle",
+]  # fmt: skip
 
 
 def _columns(table: pa.Table, names: list[str]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ that a broken checkout cannot pass silently.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -101,3 +102,12 @@ def test_example_covers_every_category_and_rule_family(expected: dict[str, Any])
     }
     families = {k[0].split("-")[0] for k in expected["findings"]}
     assert families == {"FTS", "TB", "REP", "HC"}
+
+
+def test_the_streamed_json_is_the_json_of_the_check(result: CheckResult) -> None:
+    out = io.StringIO()
+    result.write_json(out)
+    written = json.loads(out.getvalue())
+    assert written == json.loads(json.dumps(result.to_json()))
+    assert len(written["findings"]) == result.finding_table.num_rows > 0
+    assert "\x1b" not in out.getvalue()
