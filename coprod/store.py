@@ -16,22 +16,25 @@ queue rather than conflict, exactly as two sessions of one server do.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import importlib.util
 import json
+import os
 import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 
 from coprod.access import SYSTEM, Access
 from coprod.settings import store_location
+from coprod.terminal import printable
 
 AUDIT = """
     created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
@@ -212,6 +215,72 @@ class StoreBusyError(StoreError):
     pass
 
 
+class StoreWriteError(StoreError):
+    """The store file could not be written (a full disk, a read-only file system, no right to
+    write): nothing of the write was kept. ``sentence(what)`` says so for one kind of write."""
+
+    def __init__(self, location: str, reason: str | None = None) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(self.sentence("saved"))
+
+    def sentence(self, what: str) -> str:
+        """One sentence: the store could not be written, so nothing was ``what``."""
+        why = (
+            f"the disk is full or not writable: {self.reason}"
+            if self.reason
+            else ("the disk is full or not writable")
+        )
+        return f"The store {self.location} could not be written ({why}), so nothing was {what}."
+
+
+# What an operating system says when a file cannot be written, as DuckDB passes it on.
+_WRITE_ERRNOS = {
+    errno.ENOSPC: "No space left on device",
+    errno.EFBIG: "File too large",
+    errno.EDQUOT: "Disk quota exceeded",
+    errno.EROFS: "Read-only file system",
+    errno.EACCES: "Permission denied",
+    errno.EPERM: "Operation not permitted",
+    errno.EIO: "Input/output error",
+}
+_WRITE_WORDS = re.compile(
+    "|".join(re.escape(text) for text in _WRITE_ERRNOS.values())
+    + r"|Could not write|Could not truncate|Could not fsync|database has been invalidated",
+    re.IGNORECASE,
+)
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why ``exc`` means a file could not be written (``File too large``), else None.
+
+    A failed write may reach us as an OSError (Python's own writes) or as a DuckDB error whose
+    text names the operating system's reason; DuckDB then also refuses the rest of the
+    transaction, and sometimes every later statement ("database has been invalidated").
+    """
+    if isinstance(exc, OSError):
+        if exc.errno in _WRITE_ERRNOS:
+            return exc.strerror or _WRITE_ERRNOS[exc.errno]
+        return None
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc)
+    for reason in _WRITE_ERRNOS.values():
+        if reason.lower() in text.lower():
+            return reason
+    if isinstance(exc, duckdb.FatalException) or _WRITE_WORDS.search(text):
+        return ""
+    return None
+
+
+def _end(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure, never hiding it: when the failure has already ended the
+    transaction (a COMMIT that could not be written), ROLLBACK fails too, and that second error
+    says nothing the first did not."""
+    with suppress(duckdb.Error):
+        cur.execute("ROLLBACK")
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
@@ -381,7 +450,7 @@ class Store:
         if self.read_only:
             raise StoreError(f"The store {self.location} is open read-only.")
         with self._write_lock, self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
+            self._begin(cur)
             try:
                 self._take_turn(cur)
                 yield cur
@@ -390,20 +459,38 @@ class Store:
                     "WHERE key = 'data_version'"
                 )
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+            except BaseException as exc:
+                _end(cur)
+                self._written(exc)
+
+    def _begin(self, cur: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cur.execute("BEGIN TRANSACTION")
+        except duckdb.Error as exc:
+            self._written(exc)
+
+    def _written(self, exc: BaseException) -> NoReturn:
+        """Raise a failed write as it should be seen: a full disk (or a file that may not be
+        written) as one StoreWriteError sentence, anything else as it was."""
+        if self.server or isinstance(exc, StoreError):
+            raise exc
+        reason = write_failure(exc)
+        if reason is None:
+            raise exc
+        raise StoreWriteError(self.location, reason or None) from exc
 
     @contextmanager
     def rolled_back(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A transaction that is always rolled back: to see what a write would do."""
         with self._write_lock, self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
+            self._begin(cur)
             try:
                 self._take_turn(cur)
                 yield cur
-            finally:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                _end(cur)
+                self._written(exc)
+            cur.execute("ROLLBACK")
 
     def _take_turn(self, cur: duckdb.DuckDBPyConnection) -> None:
         """On a server, wait for other processes' writes: the first statement of every write.
@@ -450,21 +537,29 @@ class Store:
             self._upgrade_server()
             return
         with self._write_lock, self.cursor() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
+            try:
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+                )
+            except duckdb.Error as exc:
+                self.conn.close()
+                self._written(exc)
             row = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
+                self.conn.close()
                 raise StoreError(_version_problem(self.location, version))
             for number in range(version + 1, SCHEMA_VERSION + 1):
-                cur.execute("BEGIN TRANSACTION")
+                self._begin(cur)
                 try:
                     for statement in MIGRATIONS[number - 1]:
                         cur.execute(statement)
                     cur.execute("INSERT INTO schema_version VALUES (?)", [number])
                     cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
+                except BaseException as exc:
+                    _end(cur)
+                    self.conn.close()
+                    self._written(exc)
 
     def _upgrade_server(self) -> None:
         """The migrations, in PostgreSQL's own SQL, in one transaction that waits its turn:
@@ -491,7 +586,7 @@ class Store:
                     )
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                _end(cur)
                 raise
             # DuckDB caches the server's tables: let it see the ones just made.
             cur.execute("CALL pg_clear_cache()")
@@ -569,9 +664,47 @@ def _explain_open_error(location: str, exc: duckdb.IOException) -> StoreError:
     text = str(exc)
     if "lock" in text.lower():
         pid = re.search(r"PID (\d+)", text)
-        holder = f" (process {pid.group(1)})" if pid else ""
         return StoreBusyError(
-            f"The store {location} is in use by another program{holder}, probably the "
-            "dashboard: stop it first, or load data through the dashboard's own pages."
+            f"The store {location} is in use by {holder(int(pid.group(1)) if pid else None)}"
         )
+    if (reason := write_failure(exc)) is not None:
+        return StoreWriteError(location, reason or None)
     return StoreError(f"The store {location} could not be opened: {text.splitlines()[0]}")
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The command line of a running process (from /proc, on Linux), or None."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    args = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    return args or None
+
+
+def holder(pid: int | None) -> str:
+    """Who holds a store file, and what to do about it: the end of a one-sentence message."""
+    if pid is None:
+        return "another program: stop it first, or point this command at another store."
+    args = command_line(pid) or []
+    names = [os.path.basename(a) for a in args]
+    modules = {args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"}
+    if "streamlit" in names or "streamlit" in modules:
+        return (
+            f"the dashboard (streamlit, process {pid}): stop it first, or load data through the "
+            "dashboard's own pages."
+        )
+    start = next((i for i, n in enumerate(names) if n == "coprod"), None)
+    if start is None and "coprod.cli" in modules:
+        start = args.index("coprod.cli")
+    if start is not None:
+        shown = " ".join(["coprod", *args[start + 1 :]])
+        if len(shown) > 120:
+            shown = shown[:119] + "…"
+        return (
+            f"another coprod command ({printable(shown)}, process {pid}): wait for it to finish, "
+            "then try again."
+        )
+    return (
+        f"another program (process {pid}): stop it first, or point this command at another store."
+    )

@@ -7,6 +7,7 @@ import datetime as dt
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,199 @@ def test_a_server_that_cannot_be_reached_is_one_sentence_without_its_password() 
     assert "could not be reached" in done.stderr
     assert "s3cret-word" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+# --- a write that fails: the first error is the one reported ------------------------------
+
+
+class FailingCommit:
+    """A cursor whose COMMIT fails as on a full disk, and whose ROLLBACK then fails too (as
+    DuckDB's does once a failed commit has ended the transaction)."""
+
+    def __init__(self, real: object, commit_error: BaseException) -> None:
+        self._real = real
+        self._commit_error = commit_error
+
+    def execute(self, sql: str, *args: object) -> object:
+        import duckdb
+
+        if sql == "COMMIT":
+            self._real.execute("ROLLBACK")  # type: ignore[attr-defined]
+            raise self._commit_error
+        if sql == "ROLLBACK":
+            raise duckdb.TransactionException(
+                "TransactionContext Error: cannot rollback - no transaction is active"
+            )
+        return self._real.execute(sql, *args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+def failing_cursor(store: Store, commit_error: BaseException) -> object:
+    from contextlib import contextmanager
+
+    real_cursor = store.cursor
+
+    @contextmanager
+    def cursor():  # type: ignore[no-untyped-def]
+        with real_cursor() as cur:
+            yield FailingCommit(cur, commit_error)
+
+    return cursor
+
+
+@pytest.mark.parametrize(
+    "commit_error",
+    [
+        'IOException:Could not write file "{path}.wal": No space left on device',
+        'TransactionException:Failed to commit: Could not write file "{path}.wal": File too large',
+        "OSError",
+    ],
+    ids=["io-error", "failed-commit", "os-error"],
+)
+def test_a_failed_commit_is_reported_and_not_hidden_by_the_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, commit_error: str
+) -> None:
+    import errno
+
+    import duckdb
+
+    from coprod.store import StoreWriteError
+
+    path = tmp_path / "full.duckdb"
+    if commit_error == "OSError":
+        error: BaseException = OSError(errno.ENOSPC, "No space left on device")
+    else:
+        kind, text = commit_error.split(":", 1)
+        error = getattr(duckdb, kind)(text.format(path=path))
+    with Store(path) as store:
+        monkeypatch.setattr(store, "cursor", failing_cursor(store, error))
+        with pytest.raises(StoreWriteError) as caught, store.transaction() as cur:
+            write_records(cur, "board", [Board(board_id="b1", name="N", kind="committee")], CHANGE)
+        monkeypatch.undo()
+        message = str(caught.value)
+        assert "cannot rollback" not in message
+        assert f"The store {path} could not be written (the disk is full or not writable" in message
+        assert message.endswith("so nothing was saved.")
+        assert caught.value.sentence("imported").endswith("so nothing was imported.")
+        for text in (message, caught.value.sentence("imported")):
+            assert "\n" not in text
+            assert ". " not in text
+        assert store.count("board") == 0  # nothing was written, and the store still works
+
+
+def test_an_error_in_the_block_is_not_hidden_by_a_failed_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        monkeypatch.setattr(store, "cursor", failing_cursor(store, RuntimeError("unused")))
+        with pytest.raises(ValueError, match="the first error"), store.transaction():
+            raise ValueError("the first error")
+        with pytest.raises(ValueError, match="the first error"), store.rolled_back():
+            raise ValueError("the first error")
+
+
+# --- who holds a store file -------------------------------------------------------------
+
+HOLDER = """
+import sys, time
+from coprod.store import Store
+store = Store(sys.argv[-1])
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def hold(argv: list[str]) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "ready", (
+        holder.stderr.read() if holder.stderr else ""
+    )
+    return holder
+
+
+@pytest.mark.parametrize(
+    ("program", "said"),
+    [
+        ("streamlit", "is in use by the dashboard (streamlit, process {pid})"),
+        ("other", "is in use by another program (process {pid})"),
+    ],
+)
+def test_the_busy_message_names_what_holds_the_store(
+    tmp_path: Path, program: str, said: str
+) -> None:
+    path = tmp_path / "held.duckdb"
+    Store(path).close()
+    script = tmp_path / ("streamlit" if program == "streamlit" else "holder.py")
+    script.write_text(HOLDER, encoding="utf-8")
+    args = ["run", "app.py"] if program == "streamlit" else []
+    holder = hold([sys.executable, str(script), *args, str(path)])
+    try:
+        with pytest.raises(StoreBusyError) as caught:
+            Store(path)
+        message = str(caught.value)
+        assert said.format(pid=holder.pid) in message
+        assert "probably" not in message
+        assert "\n" not in message
+        assert ". " not in message
+        assert message.endswith(".")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def holds(pid: int, path: Path) -> bool:
+    """Whether the process has the file open (read from /proc: Linux)."""
+    import os
+
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_the_busy_message_names_another_coprod_command(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "held.duckdb"
+    Store(path).close()
+    fifo = tmp_path / "boards.csv"
+    os.mkfifo(fifo)  # the import opens the store, then waits to read this
+    coprod = Path(sys.executable).parent / "coprod"
+    holder = subprocess.Popen(
+        [str(coprod), "import", str(fifo), "--db", str(path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not holds(holder.pid, path):  # without touching the store ourselves
+            assert holder.poll() is None, holder.communicate()
+            assert time.monotonic() < deadline, "the import never opened the store"
+            time.sleep(0.05)
+        with pytest.raises(StoreBusyError) as caught:
+            Store(path, read_only=True)
+        message = str(caught.value)
+        assert f"is in use by another coprod command (coprod import {fifo}" in message
+        assert f"process {holder.pid})" in message
+        done = subprocess.run(
+            [str(coprod), "import", str(ROOT / "data" / "demo"), "--db", str(path)],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert done.stderr.count("\n") == 1
+        assert f"another coprod command (coprod import {fifo}" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        holder.kill()
+        holder.wait()
