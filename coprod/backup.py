@@ -13,11 +13,18 @@ A backup is a folder that describes itself:
     version, the coprod and DuckDB versions, when and by whom it was made, the rows of every
     table, the audit sequence, and the size and SHA-256 of every other file.
 
-``restore`` checks the manifest and every checksum before it touches anything, builds the new
-store in a temporary file next to the target from the store's own schema (it never runs SQL
+``restore`` checks the manifest and every checksum before it touches anything, then validates
+every row of every table exactly as an import validates it (withdrawn rows too, as they are
+restored too): a backup whose checksums were re-computed after its rows were changed is refused
+with every problem, each naming the file, row and field (``BackupRejected``). It then builds the
+new store in a temporary file next to the target from the store's own schema (it never runs SQL
 from the backup), loads the parquet files, checks the loaded tables row for row against them,
 and only then renames the file over the target in one atomic step. A store that holds data is
 replaced only with ``force`` and is kept as ``<name>.before-restore``.
+
+A backup or restore that was killed leaves its hidden folder (``.<folder>.partial-<pid>``) or
+file (``<store>.restoring-<pid>``) behind; the next backup or restore removes those of processes
+no longer running, and says so (``leftovers`` of the result).
 """
 
 from __future__ import annotations
@@ -26,16 +33,21 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import textwrap
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from coprod.outputs import Leftover, process_alive, remove_leftovers, staging_for
 from coprod.settings import store_location
 from coprod.store import (
+    COLUMNS,
     MIGRATIONS,
     SCHEMA_VERSION,
     TABLES,
@@ -45,6 +57,7 @@ from coprod.store import (
     current_user,
     is_server,
     quote,
+    write_failure,
 )
 
 FORMAT = "coprod-backup"
@@ -61,10 +74,25 @@ class BackupError(StoreError):
     """A backup that cannot be made or restored, said in one sentence."""
 
 
+class BackupRejected(BackupError):
+    """A backup whose rows an import would refuse: nothing was restored. The message is one
+    sentence; ``problems`` lists every problem (file, row, field, reason) as an import does."""
+
+    def __init__(self, folder: Path, problems: list[Any]) -> None:
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"The backup {folder} holds records an import would refuse ({count} "
+            f"problem{'s' if count != 1 else ''}), so nothing was restored."
+        )
+
+
 @dataclass(frozen=True)
 class BackupResult:
     folder: Path
     manifest: dict[str, Any]
+    # Files and folders of backups that were killed, removed (or found still in use) first.
+    leftovers: tuple[Leftover, ...] = field(default=())
 
     @property
     def size(self) -> int:
@@ -78,6 +106,8 @@ class RestoreResult:
     location: Path
     manifest: dict[str, Any]
     kept: Path | None  # where the store that held data was kept, if there was one
+    # Files of restores that were killed, removed (or found still in use) first.
+    leftovers: tuple[Leftover, ...] = field(default=())
 
 
 def coprod_version() -> str:
@@ -138,8 +168,12 @@ def backup(store: Store, out: str | Path) -> BackupResult:
             f"{folder} already exists and is not an empty folder: choose a new folder for the "
             "backup."
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _not_written(folder, exc) from None
+    leftovers = tuple(remove_leftovers(folder.parent))
+    staging = staging_for(folder)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         manifest = _export(store, staging)
@@ -158,10 +192,30 @@ def backup(store: Store, out: str | Path) -> BackupResult:
             folder.rmdir()  # empty, checked above
         os.replace(staging, folder)
         _fsync(folder.parent)
+    except (OSError, duckdb.Error) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _not_written(folder, exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BackupResult(folder, manifest)
+    return BackupResult(folder, manifest, leftovers)
+
+
+def _not_written(folder: Path, exc: BaseException) -> BackupError:
+    """A backup that could not be written, in one sentence: a full disk says so."""
+    reason = write_failure(exc)
+    if reason is not None:
+        why = (
+            f"the disk is full or not writable: {reason}"
+            if reason
+            else ("the disk is full or not writable")
+        )
+        return BackupError(
+            f"The backup {folder} could not be written ({why}), so no backup was made."
+        )
+    return BackupError(
+        f"The backup {folder} could not be written ({_first_line(exc)}), so no backup was made."
+    )
 
 
 def _export(store: Store, staging: Path) -> dict[str, Any]:
@@ -190,8 +244,11 @@ def _export(store: Store, staging: Path) -> dict[str, Any]:
             data_row = cur.execute(
                 "SELECT value FROM store_meta WHERE key = 'data_version'"
             ).fetchone()
-        finally:
-            cur.execute("COMMIT")
+        except BaseException:
+            with suppress(duckdb.Error):  # a snapshot: ending it never hides why it failed
+                cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
         tables: dict[str, dict[str, Any]] = {}
         for name in names:
             path = staging / f"{name}.parquet"
@@ -345,6 +402,225 @@ def verify_backup(source: str | Path) -> dict[str, Any]:
     return dict(manifest)
 
 
+# --- validating a backup's rows ------------------------------------------------------------
+
+# The audit columns that hold text a person or a program wrote.
+_AUDIT_TEXT = ("created_by", "updated_by", "withdrawn_by", "withdrawn_reason")
+_RECORD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ITEM_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+_EVERY_BOARD = "*"
+# The audit trail's values before and after each change: JSON of records that were validated
+# when they were written, and longer than a text may be; not read to validate a backup.
+_JSON_COLUMNS = ("before", "after")
+
+
+def validate_backup(folder: Path, manifest: dict[str, Any]) -> None:
+    """Validate every row of a verified backup exactly as an import validates it.
+
+    Every record (withdrawn ones too: they are restored too) is read from its parquet file and
+    validated by ``coprod.interchange.validate`` against an empty store, so the backup must be
+    whole on its own: every id, enum value, date, text and reference as an import requires. A
+    record must also be stored as an import stores it (an enum value ``Co-design`` validates,
+    but coprod keeps ``co_design``). Then the audit columns, the people who may sign in, the
+    health-check item bank, the audit trail and the settings: every text must be storable.
+    Raises BackupRejected with every problem, each naming the file, its row (the first row is
+    1) and the field.
+    """
+    from coprod.interchange import ImportRejected, Problem, Sheet, validate
+    from coprod.models import ENTITIES
+
+    tables: dict[str, dict[str, Any]] = manifest["tables"]
+    problems: list[Problem] = []
+    sheets: list[Sheet] = []
+    conn = duckdb.connect(":memory:")
+    try:
+        for entity in ENTITIES:
+            name = str(tables[entity.table]["file"])
+            path = folder / name
+            names, rows = _read_rows(conn, path)
+            columns = [c for c, _ in COLUMNS[entity.table] if c in names]
+            sheet = Sheet(name, entity, columns)
+            for number, row in enumerate(rows, start=1):
+                sheet.rows.append((number, {c: row[c] for c in columns}))
+                problems.extend(_text_problems(name, number, row, _AUDIT_TEXT))
+            sheets.append(sheet)
+        boards = {str(v) for _n, row in sheets[0].rows if (v := row.get("board_id")) is not None}
+        for table, check in _OTHER_TABLES.items():
+            if table in tables:
+                name = str(tables[table]["file"])
+                _names, rows = _read_rows(conn, folder / name, skip=_JSON_COLUMNS)
+                for number, row in enumerate(rows, start=1):
+                    problems.extend(check(name, number, row, boards))
+    finally:
+        conn.close()
+    try:
+        with Store(":memory:") as empty:
+            records = validate(empty, sheets)
+    except ImportRejected as rejected:
+        problems = [*rejected.problems, *problems]
+    else:
+        for sheet in sheets:
+            kept = records.get(sheet.entity.table, [])
+            for (number, row), record in zip(sheet.rows, kept, strict=True):
+                problems.extend(_canonical_problems(sheet.name, number, row, record))
+    if problems:
+        raise BackupRejected(folder, problems)
+
+
+def _read_rows(
+    conn: duckdb.DuckDBPyConnection, path: Path, *, skip: tuple[str, ...] = ()
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Every row of a parquet file, in file order, as {column: value} (but ``skip``)."""
+    source = f"read_parquet({_literal(path)})"
+    described = conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()  # noqa: S608
+    names = [str(c[0]) for c in described if str(c[0]) not in skip]
+    if not names:
+        return [], []
+    cols = ", ".join(f'"{n.replace(chr(34), chr(34) * 2)}"' for n in names)
+    result = conn.execute(f"SELECT {cols} FROM {source}")  # noqa: S608
+    return names, [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _problem(file: str, row: int, column: str, reason: str) -> Any:
+    from coprod.interchange import Problem
+
+    return Problem(file, row, column, reason)
+
+
+def _text_problems(
+    file: str, number: int, row: dict[str, Any], columns: tuple[str, ...]
+) -> list[Any]:
+    """A text that no record may hold (a control character, more than a cell holds)."""
+    from coprod.models import storable_problem
+
+    out = []
+    for column in columns:
+        value = row.get(column)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            out.append(_problem(file, number, column, f"'{value}' is not a text"))
+        elif problem := storable_problem(value):
+            out.append(_problem(file, number, column, problem))
+    return out
+
+
+def _required_text(file: str, number: int, row: dict[str, Any], column: str) -> list[Any]:
+    value = row.get(column)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return [_problem(file, number, column, "a value is required")]
+    return []
+
+
+def _app_user_problems(file: str, number: int, row: dict[str, Any], boards: set[str]) -> list[Any]:
+    from coprod.access import Role
+    from coprod.users import UserError, normalise_identity
+
+    out = [
+        *_required_text(file, number, row, "identity"),
+        *_text_problems(file, number, row, ("identity", "name", "role", "boards", *_AUDIT_TEXT)),
+    ]
+    if out:
+        return out
+    identity = str(row["identity"])
+    try:
+        if normalise_identity(identity) != identity:
+            out.append(_problem(file, number, "identity", f"'{identity}' is not kept lower-cased"))
+    except UserError:
+        out.append(_problem(file, number, "identity", f"'{identity}' is not an email address"))
+    if row.get("role") not in {r.value for r in Role}:
+        out.append(
+            _problem(
+                file,
+                number,
+                "role",
+                f"'{row.get('role')}' is not a role; use one of "
+                + ", ".join(r.value for r in Role),
+            )
+        )
+    parts = str(row.get("boards") or "").split(";")
+    if parts != [_EVERY_BOARD] and not all(_RECORD_ID.match(p) for p in parts if p):
+        out.append(_problem(file, number, "boards", f"'{row.get('boards')}' is not * or board ids"))
+    return out
+
+
+def _item_problems(file: str, number: int, row: dict[str, Any], boards: set[str]) -> list[Any]:
+    out = [
+        *_required_text(file, number, row, "statement"),
+        *_text_problems(file, number, row, ("board_id", "item", "statement", *_AUDIT_TEXT)),
+    ]
+    board = row.get("board_id")
+    if board != _EVERY_BOARD and board not in boards:
+        out.append(_problem(file, number, "board_id", f"no board has the id '{board}'"))
+    item = row.get("item")
+    if not isinstance(item, str) or not _ITEM_ID.match(item):
+        out.append(
+            _problem(
+                file, number, "item", f"'{item}' is not 1 to 64 lower-case letters, digits or _"
+            )
+        )
+    return out
+
+
+def _audit_problems(file: str, number: int, row: dict[str, Any], boards: set[str]) -> list[Any]:
+    return _text_problems(file, number, row, ("actor", "source", "entity", "record_key", "action"))
+
+
+def _meta_problems(file: str, number: int, row: dict[str, Any], boards: set[str]) -> list[Any]:
+    return _text_problems(file, number, row, ("key", "value"))
+
+
+_OTHER_TABLES = {
+    "app_user": _app_user_problems,
+    "health_check_item": _item_problems,
+    "audit_log": _audit_problems,
+    "store_meta": _meta_problems,
+}
+
+
+def _stored(value: Any) -> Any:
+    """A value as the store holds it, to compare what a backup holds with what an import would
+    store: an enum as its text, a list as a list of texts, a date as a date."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_stored(v) for v in value]
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
+
+
+def _canonical_problems(file: str, number: int, row: dict[str, Any], record: Any) -> list[Any]:
+    out = []
+    for column, value in row.items():
+        got = getattr(record, column)
+        if value == got and (
+            type(value) is type(got) or (type(value) is str and isinstance(got, Enum))
+        ):
+            continue
+        if _same_stored(value, got):
+            continue
+        expected = _stored(got)
+        out.append(
+            _problem(
+                file,
+                number,
+                column,
+                f"holds {_stored(value)!r}, which coprod would store as {expected!r}",
+            )
+        )
+    return out
+
+
+def _same_stored(value: Any, got: Any) -> bool:
+    """Whether a value read from a backup is what the store holds for the validated ``got``."""
+    held, expected = _stored(value), _stored(got)
+    if held == expected and type(held) is type(expected):
+        return True
+    # A date kept as text: the store reads it as that date.
+    return isinstance(expected, dt.date) and held == expected.isoformat()
+
+
 # --- restoring ------------------------------------------------------------------------------
 
 
@@ -353,9 +629,10 @@ def restore(
 ) -> RestoreResult:
     """Restore the backup folder ``source`` into the store at ``location``; all or nothing.
 
-    Refuses a store that holds data unless ``force`` (it is then kept as
-    ``<name>.before-restore``), and a store another process holds (StoreBusyError). On any
-    failure the target is left exactly as it was.
+    Refuses a backup whose rows an import would refuse (BackupRejected, with every problem), a
+    store that holds data unless ``force`` (it is then kept as ``<name>.before-restore``), and
+    a store another process holds (StoreBusyError). On any failure the target is left exactly
+    as it was.
     """
     folder = Path(source)
     manifest = verify_backup(folder)
@@ -369,8 +646,26 @@ def restore(
         raise BackupError("A backup can only be restored into a store file, not into memory.")
     target = Path(where)
     before = target.with_name(target.name + BEFORE_RESTORE)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    validate_backup(folder, manifest)  # before anything is touched
+    made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _restore_failed(folder, target, exc) from None
+    try:
+        return _restore_into(folder, manifest, target, before, force=force)
+    except BaseException:
+        for path in made:  # the folders made for a store that never came to be
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
 
+
+def _restore_into(
+    folder: Path, manifest: dict[str, Any], target: Path, before: Path, *, force: bool
+) -> RestoreResult:
     current: Store | None = None
     holds_data = False
     if target.exists():
@@ -401,7 +696,8 @@ def restore(
                 "move or delete it first."
             )
 
-    building = target.with_name(target.name + RESTORING)
+    leftovers = tuple(remove_restore_leftovers(target))
+    building = target.with_name(f"{target.name}{RESTORING}-{os.getpid()}")
     try:
         _remove_store_files(building)
         try:
@@ -409,20 +705,90 @@ def restore(
         except BackupError:
             raise
         except (duckdb.Error, StoreError, OSError, ValueError) as exc:
-            raise BackupError(
-                f"The backup {folder} could not be loaded ({_first_line(exc)}), so the store was "
-                "left unchanged."
-            ) from None
+            raise _restore_failed(folder, target, exc) from None
         # The swap: hold nothing open, keep the old file, then one atomic rename.
         if current is not None:
             current.close()
             current = None
-        _swap(building, target, before if holds_data else None)
+        try:
+            _swap(building, target, before if holds_data else None)
+        except OSError as exc:
+            raise _restore_failed(folder, target, exc) from None
     finally:
         if current is not None:
             current.close()
         _remove_store_files(building)
-    return RestoreResult(target, manifest, before if holds_data else None)
+    return RestoreResult(target, manifest, before if holds_data else None, leftovers)
+
+
+def _restore_failed(folder: Path, target: Path, exc: BaseException) -> BackupError:
+    """Why a restore failed, in one sentence: a full disk says so."""
+    from coprod.store import StoreWriteError
+
+    reason = exc.reason if isinstance(exc, StoreWriteError) else write_failure(exc)
+    if reason is not None:
+        why = (
+            f"the disk is full or not writable: {reason}"
+            if reason
+            else ("the disk is full or not writable")
+        )
+        return BackupError(
+            f"The store {target} could not be written ({why}), so nothing was restored and "
+            "the store was left unchanged."
+        )
+    return BackupError(
+        f"The backup {folder} could not be loaded ({_first_line(exc)}), so the store was left "
+        "unchanged."
+    )
+
+
+_RESTORING = re.compile(r"^(?P<name>.+)\.restoring(?:-(?P<pid>\d+))?(?:\.wal)?$")
+
+
+def remove_restore_leftovers(target: Path) -> list[Leftover]:
+    """Remove the ``<store>.restoring-<pid>`` files (and their .wal) of restores into
+    ``target`` that were killed; say what was removed, and what was left alone because its
+    process is still running. ``<store>.restoring``, as an older coprod named it, is removed
+    when no process holds it open."""
+    found: list[Leftover] = []
+    what = "a store an interrupted restore was building"
+    try:
+        entries = sorted(target.parent.iterdir())
+    except OSError:
+        return found
+    for path in entries:
+        match = _RESTORING.match(path.name)
+        if not match or match["name"] != target.name or path.is_dir():
+            continue
+        pid = int(match["pid"]) if match["pid"] else None
+        if pid == os.getpid():
+            continue
+        if pid is None:
+            if _held_open(path):
+                continue
+            path.unlink(missing_ok=True)
+            found.append(Leftover(path, None, what, removed=True))
+        elif process_alive(pid):
+            found.append(Leftover(path, pid, what, removed=False))
+        else:
+            path.unlink(missing_ok=True)
+            found.append(Leftover(path, pid, what, removed=True))
+    return found
+
+
+def _held_open(path: Path) -> bool:
+    """Whether another process has the DuckDB file ``path`` open (its lock)."""
+    if path.name.endswith(".wal"):
+        return _held_open(path.with_name(path.name.removesuffix(".wal")))
+    if not path.exists():
+        return False
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.IOException as exc:
+        return "lock" in str(exc).lower()
+    except duckdb.Error:
+        return False
+    return False
 
 
 # Tables that describe the store rather than hold what people recorded.

@@ -11,20 +11,61 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import sys
 import tempfile
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
 
 from coprod.access import cli_access
-from coprod.interchange import ImportRejected, export, import_source
+from coprod.interchange import ImportRejected, Problem, export, import_source
+from coprod.models import ENTITIES
+from coprod.outputs import (
+    Leftover,
+    refuse_unsafe_file,
+    refuse_unsafe_folder,
+    remove_leftovers,
+    staged_folder,
+)
 from coprod.rules import CATEGORIES, CATEGORY_ORDER, CheckResult, run_check
-from coprod.store import Change, Store, StoreError, current_user
+from coprod.settings import store_location
+from coprod.store import (
+    Change,
+    Store,
+    StoreBusyError,
+    StoreError,
+    StoreWriteError,
+    current_user,
+    is_server,
+    write_failure,
+)
+from coprod.terminal import printable
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+# What a command that could not write to the store did not do, for the sentence that says so.
+NOT_DONE = {"import": "imported", "demo": "imported", "users": "changed", "restore": "restored"}
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """Print a line for a person: stored or typed text in it never drives the terminal."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, whose messages (which repeat what was typed) are made printable too."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        super()._print_message(printable(message), file)
 
 
 def _date(value: str) -> dt.date:
@@ -45,7 +86,7 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="coprod",
         description=(
             "Check whether a board's decisions were co-produced from the start. This is the "
@@ -174,10 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return _import(args)
         if args.command == "export":
-            with Store(args.db, read_only=True) as store:
-                written = export(store, args.out, args.format)
-            print(f"Wrote {len(written)} file(s) to {args.out}.")
-            return EXIT_OK
+            return _export(args)
         if args.command == "check":
             return _check(args)
         if args.command == "users":
@@ -195,13 +233,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportRejected as rejected:
         _report(rejected)
         return EXIT_REJECTED
+    except StoreWriteError as exc:
+        say(exc.sentence(NOT_DONE.get(args.command, "saved")), err=True)
+        return EXIT_REJECTED
     except StoreError as exc:
-        print(str(exc), file=sys.stderr)
+        say(str(exc), err=True)
+        _problems(getattr(exc, "problems", []))  # a backup whose rows were refused
         return EXIT_REJECTED
     except OSError as exc:
-        print(f"coprod: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        say(_os_problem(exc), err=True)
+        return EXIT_REJECTED
+    except duckdb.Error as exc:
+        say(_store_problem(args, exc), err=True)
         return EXIT_REJECTED
     return EXIT_USAGE  # pragma: no cover - argparse requires a known command
+
+
+def _os_problem(exc: OSError) -> str:
+    """An operating-system error as one sentence."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    reason = write_failure(exc)
+    if reason is not None:
+        return (
+            f"coprod could not write{where} (the disk is full or not writable: {reason}), so "
+            "nothing was written."
+        )
+    return f"coprod could not go on{where}: {_first_line(exc.strerror or str(exc))}."
+
+
+def _store_problem(args: argparse.Namespace, exc: duckdb.Error) -> str:
+    """A DuckDB error no other handler explained, as one sentence."""
+    location = store_location(getattr(args, "db", None))
+    if write_failure(exc) is not None:
+        return StoreWriteError(location, write_failure(exc) or None).sentence(
+            NOT_DONE.get(args.command, "saved")
+        )
+    return f"The store {location} could not be used: {_first_line(str(exc))}."
+
+
+def _first_line(text: str) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line.rstrip(".! ").replace(". ", "; ")
+
+
+def _not_written(what: str, path: Path, exc: BaseException, outcome: str) -> StoreError:
+    """An output that could not be written, in one sentence: a full disk says so."""
+    reason = write_failure(exc)
+    if reason is not None:
+        why = (
+            f"the disk is full or not writable: {reason}"
+            if reason
+            else ("the disk is full or not writable")
+        )
+    else:
+        why = _first_line(getattr(exc, "strerror", None) or str(exc))
+    return StoreError(f"The {what} {path} could not be written ({why}), so {outcome}.")
+
+
+def _leftovers(found: Iterable[Leftover]) -> None:
+    for leftover in found:
+        say(leftover.sentence())
+
+
+@contextmanager
+def _writable_store(db: str | None) -> Iterator[Store]:
+    """The store opened for writing; if it is made for this command and the command fails,
+    it is removed again (with any folder made for it), so a failed command leaves no empty
+    store behind."""
+    location = store_location(db)
+    path = None if is_server(location) or location == ":memory:" else Path(location)
+    wal = None if path is None else path.with_name(path.name + ".wal")
+    new = path is not None and wal is not None and not path.exists() and not wal.exists()
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()] if path else []
+    try:
+        with Store(db) as store:
+            yield store
+    except StoreBusyError:
+        raise  # someone else's store, made just now: never ours to remove
+    except BaseException:
+        if new and path is not None and wal is not None:
+            path.unlink(missing_ok=True)
+            wal.unlink(missing_ok=True)
+            for folder in made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+        raise
 
 
 def _change() -> Change:
@@ -218,58 +336,107 @@ def _users(args: argparse.Namespace) -> int:
                 public = users.public_view(store)
             for u in people:
                 boards = "every board" if u.boards is None else ", ".join(sorted(u.boards))
-                print(f"{u.identity}\t{u.role.value}\t{boards}\t{u.name or ''}")
+                say(f"{u.identity}\t{u.role.value}\t{boards}\t{u.name or ''}")
             if not people:
-                print("Nobody has been given a role yet.")
-            print(
-                f"Visitors who are not signed in see the public view: {'yes' if public else 'no'}."
-            )
+                say("Nobody has been given a role yet.")
+            say(f"Visitors who are not signed in see the public view: {'yes' if public else 'no'}.")
             return EXIT_OK
-        with Store(args.db) as store:
+        with _writable_store(args.db) as store:
             if args.users_command == "add":
                 action, saved = users.save_user(
                     store, args.email, args.role, args.boards, _change(), name=args.name
                 )
                 boards = "every board" if saved.boards is None else ", ".join(sorted(saved.boards))
-                print(f"{saved.identity} is {saved.role.value} for {boards} ({action}).")
+                say(f"{saved.identity} is {saved.role.value} for {boards} ({action}).")
             elif args.users_command == "remove":
                 users.remove_user(store, args.email, args.reason, _change())
-                print(f"{args.email} no longer has a role.")
+                say(f"{args.email} no longer has a role.")
             else:
                 changed = users.set_setting(store, "public_view", args.state, _change())
-                print(f"The public view is {args.state}" + ("." if changed else " (unchanged)."))
+                say(f"The public view is {args.state}" + ("." if changed else " (unchanged)."))
     except users.UserError as exc:
-        print(str(exc), file=sys.stderr)
+        say(str(exc), err=True)
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _csv_files() -> dict[str, str]:
+    return {f"{e.file_name}.csv": "csv" for e in ENTITIES}
 
 
 def _demo(args: argparse.Namespace) -> int:
     from coprod.demo import write_demo
 
     if args.out:
-        write_demo(args.out, boards=args.boards, seed=args.seed)
-        print(f"Wrote demo data for {args.boards} board(s) to {args.out}.")
+        refuse_unsafe_folder(args.out, _csv_files(), store_location(args.db), "demo data")
+        _leftovers(remove_leftovers(args.out.parent, name=args.out.name))
+        try:
+            with staged_folder(args.out) as staging:
+                write_demo(staging, boards=args.boards, seed=args.seed)
+        except OSError as exc:
+            raise _not_written("folder", args.out, exc, "no demo data was written") from None
+        say(f"Wrote demo data for {args.boards} board(s) to {args.out}.")
     if args.db or not args.out:
         with tempfile.TemporaryDirectory() as folder:
             if not args.out:
                 write_demo(folder, boards=args.boards, seed=args.seed)
             source = args.out or Path(folder)
-            with Store(args.db) as store:
+            with _writable_store(args.db) as store:
                 summary = import_source(store, source, _change())
-                print(f"Loaded demo data into {store.location}:")
+                say(f"Loaded demo data into {store.location}:")
         for line in summary.lines():
-            print(f"  {line}")
+            say(f"  {line}")
     return EXIT_OK
 
 
 def _import(args: argparse.Namespace) -> int:
-    with Store(args.db) as store:
+    with _writable_store(args.db) as store:
         summary = import_source(store, args.source, _change())
-        print(f"Imported {args.source} into {store.location}:")
+        say(f"Imported {args.source} into {store.location}:")
     for line in summary.lines():
-        print(f"  {line}")
+        say(f"  {line}")
     return EXIT_OK
+
+
+EXPORT_FILES: dict[str, dict[str, str]] = {
+    "csv": {f"{e.file_name}.csv": "csv" for e in ENTITIES},
+    "xlsx": {"coprod.xlsx": "xlsx"},
+    "parquet": {f"{e.file_name}.parquet": "parquet" for e in ENTITIES},
+}
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Every file is written into a hidden folder beside ``--out`` and moved into place only
+    when all of them are whole: a full disk never leaves half an export."""
+    out: Path = args.out
+    refuse_unsafe_folder(out, EXPORT_FILES[args.format], store_location(args.db), "export")
+    failure: StoreError | None = None
+    with Store(args.db, read_only=True) as store:
+        _leftovers(remove_leftovers(out.parent, name=out.name))
+        with _quiet_unraisable():
+            try:
+                with staged_folder(out) as staging:
+                    written = export(store, staging, args.format)
+            except (OSError, duckdb.Error) as exc:
+                failure = _not_written("export", out, exc, "nothing was exported")
+    if failure is not None:
+        raise failure
+    say(f"Wrote {len(written)} file(s) to {out}.")
+    return EXIT_OK
+
+
+@contextmanager
+def _quiet_unraisable() -> Iterator[None]:
+    """A write that failed half-way leaves objects behind (openpyxl's half-written sheets)
+    that complain with a traceback when they are freed; they are freed here, in silence, as
+    the one sentence has said what happened."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
 
 
 def _size(count: int) -> str:
@@ -284,12 +451,14 @@ def _size(count: int) -> str:
 def _backup(args: argparse.Namespace) -> int:
     from coprod.backup import backup, record_count
 
+    refuse_unsafe_folder(args.out, {}, store_location(args.db), "backup")
     with Store(args.db, read_only=True) as store:
         result = backup(store, args.out)
         location = store.location
+    _leftovers(result.leftovers)
     tables = result.manifest["tables"]
     records = record_count(result.manifest)
-    print(
+    say(
         f"Backed up {location} to {result.folder}: {records} records (withdrawn ones "
         f"included), {tables['audit_log']['rows']} audit-trail entries, schema version "
         f"{result.manifest['schema_version']}, {_size(result.size)}."
@@ -301,15 +470,16 @@ def _restore(args: argparse.Namespace) -> int:
     from coprod.backup import record_count, restore
 
     result = restore(args.backup, args.db, force=args.force)
+    _leftovers(result.leftovers)
     tables = result.manifest["tables"]
     records = record_count(result.manifest)
-    print(
+    say(
         f"Restored {args.backup} (made {result.manifest['created_at']} by "
         f"{result.manifest['created_by']}) into {result.location}: {records} records, "
         f"{tables['audit_log']['rows']} audit-trail entries."
     )
     if result.kept is not None:
-        print(f"The store it replaced is kept as {result.kept}.")
+        say(f"The store it replaced is kept as {result.kept}.")
     return EXIT_OK
 
 
@@ -318,41 +488,52 @@ def _migrate(args: argparse.Namespace) -> int:
 
     result = migrate(args.source, args.target, force=args.force)
     replaced = f", replacing the {result.replaced} rows it held" if result.replaced else ""
-    print(f"Copied {result.source} into {result.target}{replaced}:")
+    say(f"Copied {result.source} into {result.target}{replaced}:")
     for line in result.lines():
-        print(f"  {line}")
-    print(
+        say(f"  {line}")
+    say(
         "verified: the two stores export the same, and hold the same records, audit trail, "
         "users and settings."
     )
     return EXIT_OK
 
 
-def _board_report(args: argparse.Namespace) -> int:
+def _write_output(path: Path, data: bytes, what: str) -> None:
+    """Write a report or pack whole, or not at all, saying so in one sentence if it cannot."""
     from coprod.interchange import write_file_atomically
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomically(path, data)
+    except OSError as exc:
+        raise _not_written(what, path, exc, "nothing was written") from None
+
+
+def _board_report(args: argparse.Namespace) -> int:
     from coprod.report import ReportError, board_report
 
+    refuse_unsafe_file(args.out, "pdf", store_location(args.db), "report")
     with Store(args.db, read_only=True) as store:
         try:
             pdf = board_report(store, args.board, args.start, args.end, as_of=args.as_of)
         except ReportError as exc:
-            print(str(exc), file=sys.stderr)
+            say(str(exc), err=True)
             return EXIT_REJECTED
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(args.out, pdf)
-    print(f"Wrote the board report for {args.board}, {args.start} to {args.end}, to {args.out}.")
+    _leftovers(remove_leftovers(args.out.parent, name=args.out.name))
+    _write_output(args.out, pdf, "report")
+    say(f"Wrote the board report for {args.board}, {args.start} to {args.end}, to {args.out}.")
     return EXIT_OK
 
 
 def _evidence(args: argparse.Namespace) -> int:
     from coprod.evidence import make_evidence_pack
-    from coprod.interchange import write_file_atomically
 
+    refuse_unsafe_file(args.out, "zip", store_location(args.db), "evidence pack")
     with Store(args.db, read_only=True) as store:
         pack = make_evidence_pack(store, args.board, args.start, args.end, args.as_of)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(args.out, pack.data)
-    print(
+    _leftovers(remove_leftovers(args.out.parent, name=args.out.name))
+    _write_output(args.out, pack.data, "evidence pack")
+    say(
         f"Wrote the evidence pack for board {args.board}, {args.start} to {args.end}, to "
         f"{args.out}: {sum(pack.records.values())} records, {pack.findings} findings, "
         f"{pack.audit_entries} audit-trail entries."
@@ -362,22 +543,24 @@ def _evidence(args: argparse.Namespace) -> int:
 
 def _report(rejected: ImportRejected) -> None:
     count = len(rejected.problems)
-    print(
-        f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.",
-        file=sys.stderr,
-    )
-    for problem in rejected.problems:
-        print(f"  {problem}", file=sys.stderr)
+    say(f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.", err=True)
+    _problems(rejected.problems)
+
+
+def _problems(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        say(f"  {problem}", err=True)
 
 
 def _check(args: argparse.Namespace) -> int:
     with Store(args.db, read_only=True) as store:
         result = run_check(store, args.as_of, boards=args.board)
     if args.format == "json":
+        # JSON escapes every control character (\u001b), so none reaches the terminal.
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(format_table(result))
+        sys.stdout.write(printable(format_table(result)))
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ from pg_support import PostgresServer
 
 from coprod import backup as backup_module
 from coprod import store as store_module
-from coprod.backup import BackupError, backup, restore, verify_backup
+from coprod.backup import BackupError, BackupRejected, backup, restore, verify_backup
 from coprod.cli import main
 from coprod.interchange import export, write_records
 from coprod.models import Board
@@ -320,8 +320,12 @@ def test_the_swap_is_one_rename(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(BackupError) as caught:
         restore(made, occupied, force=True)
+    one_sentence(str(caught.value))
+    assert "could not be written (the disk is full or not writable: No space left" in str(
+        caught.value
+    )
     monkeypatch.undo()
     with Store(occupied) as still:
         assert dump(still) == old_dump
@@ -480,3 +484,238 @@ def test_a_postgresql_store_is_backed_up_and_restored_with_postgresql_tools(
     assert "coprod migrate --from FILE --to SERVER" in str(refused.value)
     with Store(address) as shared:
         assert shared.is_empty()
+
+
+# --- a doctored backup: every row is validated as an import validates it -------------------
+
+
+def doctor(folder: Path, table: str, sql: str) -> None:
+    """Change a table of a backup with SQL on ``t`` (its rows), then re-compute the manifest
+    so that every checksum and row count agrees: only validation can tell."""
+    path = folder / f"{table}.parquet"
+    conn = duckdb.connect(":memory:")
+    try:
+        conn.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+        conn.execute(sql)
+        rows = conn.execute("SELECT count(*) FROM t").fetchone()
+        conn.execute(f"COPY t TO '{path}' (FORMAT parquet)")
+    finally:
+        conn.close()
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert rows is not None
+    manifest["tables"][table]["rows"] = int(rows[0])
+    for name in manifest["files"]:
+        manifest["files"][name] = {
+            "bytes": (folder / name).stat().st_size,
+            "sha256": file_digest(folder / name),
+        }
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("table", "sql", "where"),
+    [
+        (
+            "decision",
+            "UPDATE t SET decision_id = '../evil id' WHERE decision_id = 'd1'",
+            "decision.parquet, row 1, field decision_id",
+        ),
+        (
+            "involvement",
+            "UPDATE t SET level = 'total_control'",
+            "involvement.parquet, row 1, field level",
+        ),
+        (
+            "board",
+            "DELETE FROM t",
+            "decision.parquet, row 1, field board_id: no board has the id 'b1'",
+        ),
+        (
+            "decision",
+            "UPDATE t SET identified_on = DATE '2024-07-01' WHERE decision_id = 'd1'",
+            "decision.parquet, row 1",
+        ),
+        (  # a withdrawn row is restored too, so it is validated too
+            "decision",
+            "UPDATE t SET title = 'x' || chr(27) || '[31m' WHERE decision_id = 'd2'",
+            "decision.parquet, row 2, field title",
+        ),
+        (
+            "decision",
+            "UPDATE t SET decided_on = DATE '2250-01-01' WHERE decision_id = 'd2'",
+            "decision.parquet, row 2, field decided_on",
+        ),
+        (
+            "board",
+            "UPDATE t SET name = repeat('x', 40000)",
+            "board.parquet, row 1, field name",
+        ),
+        (
+            "decision",
+            "INSERT INTO t SELECT * FROM t WHERE decision_id = 'd1'",
+            "decision.parquet, row 3, field decision_id",
+        ),
+        (  # a value an import would store otherwise (spaces around it) is not coprod's
+            "member",
+            "UPDATE t SET role = ' service_user_rep'",
+            "member.parquet, row 1, field role",
+        ),
+        (
+            "member",
+            "UPDATE t SET withdrawn_by = 'x' || chr(155)",
+            "member.parquet, row 1, field withdrawn_by",
+        ),
+        (
+            "app_user",
+            "INSERT INTO t (identity, role, boards, created_at, created_by, updated_at, "
+            "updated_by) VALUES ('not an address', 'overlord', '*', now(), 'x', now(), 'x')",
+            "app_user.parquet, row 1, field identity",
+        ),
+    ],
+    ids=[
+        "bad-id",
+        "unknown-enum",
+        "missing-board",
+        "decided-before-identified",
+        "withdrawn-row-control-character",
+        "date-out-of-range",
+        "text-too-long",
+        "duplicate-key",
+        "not-canonical",
+        "audit-column",
+        "app-user",
+    ],
+)
+def test_a_doctored_backup_is_refused_row_by_row_and_nothing_changes(
+    made: Path, occupied: Path, tmp_path: Path, table: str, sql: str, where: str
+) -> None:
+    doctor(made, table, sql)
+    verify_backup(made)  # the checksums agree: only the rows are wrong
+    before = file_digest(occupied)
+    for target, force in ((occupied, True), (tmp_path / "new" / "new.duckdb", False)):
+        with pytest.raises(BackupRejected) as caught:
+            restore(made, target, force=force)
+        one_sentence(str(caught.value))
+        assert "nothing was restored" in str(caught.value)
+        shown = [str(p) for p in caught.value.problems]
+        assert any(p.startswith(where) for p in shown), shown
+    assert file_digest(occupied) == before
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if "occupied" in p.name) == ["occupied.duckdb"]
+
+
+def test_the_command_line_lists_the_problems_of_a_doctored_backup(
+    made: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doctor(made, "decision", "UPDATE t SET decision_id = '../evil id' WHERE decision_id = 'd1'")
+    target = tmp_path / "new.duckdb"
+    assert main(["restore", str(made), "--db", str(target)]) == 1
+    captured = capsys.readouterr()
+    first, *rest = captured.err.splitlines()
+    one_sentence(first)
+    assert "nothing was restored" in first
+    assert any(
+        line.strip().startswith("decision.parquet, row 1, field decision_id") for line in rest
+    )
+    assert not target.exists()
+
+
+def test_a_valid_backup_of_the_demo_restores(tmp_path: Path) -> None:
+    from coprod.interchange import import_source
+    from coprod.settings import DEMO_DIR
+
+    with Store(tmp_path / "demo.duckdb") as demo:
+        import_source(demo, DEMO_DIR, CHANGE)
+        withdraw(demo, "decision", "decision_id IN (SELECT decision_id FROM decision LIMIT 5)", [])
+        backup(demo, tmp_path / "bk")
+        original = dump(demo)
+    restore(tmp_path / "bk", tmp_path / "restored.duckdb")
+    with Store(tmp_path / "restored.duckdb") as restored:
+        assert dump(restored) == original
+
+
+# --- leftovers of a backup or restore that was killed ---------------------------------------
+
+KILLED_MIDWAY = """
+import sys, time
+from coprod import backup as b
+pause = lambda *args, **kwargs: (print("ready", flush=True), time.sleep(120))
+if sys.argv[1] == "backup":
+    b._write_readme = pause
+    from coprod.store import Store
+    b.backup(Store(sys.argv[2], read_only=True), sys.argv[3])
+else:
+    real = b._build
+    def build(*args):
+        real(*args)
+        pause()
+    b._build = build
+    b.restore(sys.argv[2], sys.argv[3], force=True)
+"""
+
+
+def killed_midway(*argv: str) -> int:
+    """Run a backup or restore and SIGKILL it halfway, as a power cut would: its pid."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_MIDWAY, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready", process.communicate()
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    return process.pid
+
+
+def test_leftovers_of_a_killed_backup_are_removed_by_the_next(
+    rich: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "coprod.duckdb"
+    rich.close()
+    backups = tmp_path / "backups"
+    pid = killed_midway("backup", str(db), str(backups / "monday"))
+    leftover = backups / f".monday.partial-{pid}"
+    assert leftover.is_dir()
+    assert any(leftover.iterdir())  # what a killed backup leaves
+    # One of a process still running is never touched: only said.
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = backups / f".sunday.partial-{live.pid}"
+        running.mkdir()
+        (running / "board.parquet").write_bytes(b"PAR1")
+        assert main(["backup", "--db", str(db), "--out", str(backups / "tuesday")]) == 0
+        out = capsys.readouterr().out
+        assert not leftover.exists()
+        assert running.is_dir()
+        assert f"Removed {leftover}" in out
+        assert f"process {pid}" in out
+        assert f"Left {running} alone" in out
+        assert f"process {live.pid}, which is still running" in out
+        assert sorted(p.name for p in backups.iterdir()) == [running.name, "tuesday"]
+        verify_backup(backups / "tuesday")
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_leftovers_of_a_killed_restore_are_removed_by_the_next(
+    made: Path, occupied: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = file_digest(occupied)
+    pid = killed_midway("restore", str(made), str(occupied))
+    leftovers = [p for p in tmp_path.iterdir() if ".restoring" in p.name]
+    assert leftovers  # what a killed restore leaves beside the store
+    assert file_digest(occupied) == before
+    legacy = occupied.with_name(occupied.name + ".restoring")  # as an older coprod named it
+    shutil.copyfile(occupied, legacy)
+    assert main(["restore", str(made), "--db", str(occupied), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert f"process {pid}" in out
+    assert not [p for p in tmp_path.iterdir() if ".restoring" in p.name]
+    with Store(occupied) as restored:
+        assert restored.count("decision", include_withdrawn=True) == 2
