@@ -153,7 +153,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     staging.mkdir()
     try:
         yield staging
-        if target.is_dir() and not any(target.iterdir()):
+        if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
             target.rmdir()
         if not target.exists():
             os.replace(staging, target)

@@ -420,7 +420,7 @@ class Store:
         try:
             self.conn = duckdb.connect(self.location, read_only=read_only)
         except duckdb.IOException as exc:
-            raise _explain_open_error(self.location, exc) from None
+            raise _explain_open_error(self.location, exc, read_only=read_only) from None
         except duckdb.Error as exc:
             raise StoreError(
                 f"The store {self.location} could not be opened: it is not a coprod store "
@@ -660,16 +660,22 @@ def _version_problem(location: str, version: int) -> str:
     )
 
 
-def _explain_open_error(location: str, exc: duckdb.IOException) -> StoreError:
+def _explain_open_error(
+    location: str, exc: duckdb.IOException, *, read_only: bool = False
+) -> StoreError:
     text = str(exc)
     if "lock" in text.lower():
         pid = re.search(r"PID (\d+)", text)
         return StoreBusyError(
             f"The store {location} is in use by {holder(int(pid.group(1)) if pid else None)}"
         )
-    if (reason := write_failure(exc)) is not None:
+    if not read_only and (reason := write_failure(exc)) is not None:
         return StoreWriteError(location, reason or None)
-    return StoreError(f"The store {location} could not be opened: {text.splitlines()[0]}")
+    first = (text.strip().splitlines() or [""])[0].removeprefix("IO Error: ")
+    return StoreError(
+        f"The store {location} could not be opened: it is not a coprod store or it is damaged "
+        f"({first.rstrip('.! ').replace('. ', '; ')})."
+    )
 
 
 def command_line(pid: int) -> list[str] | None:

@@ -324,3 +324,19 @@ def test_printable_escapes_every_control_character() -> None:
     for code in [*range(0x20), *range(0x7F, 0xA0)]:
         if chr(code) not in "\t\n":
             assert printable(chr(code)) == f"\\x{code:02x}"
+
+
+def test_a_store_path_that_is_another_kind_of_file_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "minutes.pdf"
+    pdf.write_bytes(b"%PDF-1.4 the minutes\n")
+    for argv in (
+        ["import", str(EXAMPLE)],
+        ["check"],
+        ["users", "add", "a@b.example", "--role", "admin"],
+    ):
+        message = refused([*argv, "--db", str(pdf)], capsys)
+        assert "is not a coprod store or it is damaged" in message
+    assert pdf.read_bytes() == b"%PDF-1.4 the minutes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minutes.pdf"]
