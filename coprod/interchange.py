@@ -1023,21 +1023,32 @@ def to_arrow(table: str, records: list[Entity]) -> pa.Table:
 
 
 def write_records(
-    cur: Any, table: str, records: list[Entity] | pa.Table, change: Change
+    cur: Any, table: str, records: list[Entity] | pa.Table | str, change: Change
 ) -> tuple[int, int, int]:
     """Upsert records by key inside the caller's transaction; audit every change.
 
+    ``records`` are models, an Arrow table of the table's columns, or the name of a table the
+    cursor can read holding them (an import in sets passes its staging table). The incoming rows
+    are compared with the stored ones once; new rows are inserted, changed rows updated, and
+    every new or changed row gets an audit-trail entry with its values before and after.
+
     Returns (created, updated, unchanged).
     """
-    incoming = records if isinstance(records, pa.Table) else to_arrow(table, records)
-    if incoming.num_rows == 0:
-        return 0, 0, 0
+    registered = not isinstance(records, str)
+    if isinstance(records, str):
+        source = records
+    else:
+        incoming = records if isinstance(records, pa.Table) else to_arrow(table, records)
+        if incoming.num_rows == 0:
+            return 0, 0, 0
+        cur.register("_incoming", incoming)
+        source = "_incoming"
     cols = [name for name, _ in COLUMNS[table]]
     keys = KEYS[table]
     qt = quote(table)
     col_list = ", ".join(quote(c) for c in cols)
     join = " AND ".join(f"t.{quote(k)} = i.{quote(k)}" for k in keys)
-    key_expr = "concat_ws('/', " + ", ".join(f"i.{quote(k)}" for k in keys) + ")"
+    key_expr = "concat_ws('/', " + ", ".join(f"{quote(k)}" for k in keys) + ")"
     differs = (
         "row("
         + ", ".join(f"t.{quote(c)}" for c in cols)
@@ -1046,60 +1057,86 @@ def write_records(
         + ")"
     )
     as_struct = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {{a}}.{quote(c)}" for c in cols) + "))"
+        "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {{a}}{quote(c)}" for c in cols) + "))"
     )
-    cur.register("_incoming", incoming)
+    stored = f"t.{quote(keys[0])}"
     try:
-        # The audit trail first, while the old values are still there to record.
+        # One comparison with the stored rows, while the old values are there to record.
         cur.execute(
             f"""
-            INSERT INTO audit_log (actor, source, entity, record_key, action, before, after)
-            SELECT ?, ?, ?, {key_expr},
-                   CASE WHEN t.{quote(keys[0])} IS NULL THEN 'create' ELSE 'update' END,
-                   CASE WHEN t.{quote(keys[0])} IS NULL THEN NULL
-                        ELSE {as_struct.format(a="t")} END,
-                   {as_struct.format(a="i")}
-            FROM _incoming i LEFT JOIN {qt} t ON {join}
-            WHERE t.{quote(keys[0])} IS NULL OR {differs}
-            """,
-            [change.actor, change.source, table],
+            CREATE TEMP TABLE _compared AS
+            SELECT {", ".join(f"i.{quote(c)}" for c in cols)},
+                   {stored} IS NULL AS _created,
+                   {stored} IS NOT NULL AND {differs} AS _changed,
+                   CASE WHEN {stored} IS NOT NULL AND {differs}
+                        THEN {as_struct.format(a="t.")} END AS _before
+            FROM {source} i LEFT JOIN {qt} t ON {join}
+            """
         )
         counts = cur.execute(
-            f"""
-            SELECT count(*) FILTER (WHERE t.{quote(keys[0])} IS NULL),
-                   count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND {differs}),
-                   count(*) FILTER (WHERE t.{quote(keys[0])} IS NOT NULL AND NOT ({differs}))
-            FROM _incoming i LEFT JOIN {qt} t ON {join}
-            """
+            "SELECT count(*) FILTER (WHERE _created), count(*) FILTER (WHERE _changed), "
+            "count(*) FILTER (WHERE NOT _created AND NOT _changed) FROM _compared"
         ).fetchone()
+        assert counts is not None
+        if counts[0] or counts[1]:
+            cur.execute(
+                f"""
+                INSERT INTO audit_log (actor, source, entity, record_key, action, before, after)
+                SELECT ?, ?, ?, {key_expr}, CASE WHEN _created THEN 'create' ELSE 'update' END,
+                       _before, {as_struct.format(a="")}
+                FROM _compared WHERE _created OR _changed
+                """,
+                [change.actor, change.source, table],
+            )
+        # The times are given rather than left to the columns' defaults: DuckDB's writes into
+        # PostgreSQL send every column, so a default would arrive there as NULL.
+        if counts[0]:
+            cur.execute(
+                f"""
+                INSERT INTO {qt} ({col_list}, created_by, updated_by, created_at, updated_at)
+                SELECT {col_list}, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP
+                FROM _compared WHERE _created
+                """,
+                [change.actor, change.actor],
+            )
         updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c not in keys)
-        changed = " OR ".join(
-            f"{qt}.{quote(c)} IS DISTINCT FROM excluded.{quote(c)}" for c in cols if c not in keys
-        )
-        conflict = (
-            f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}, "
-            f"updated_at = now()::TIMESTAMP, updated_by = excluded.updated_by WHERE {changed}"
-            if updates
-            else "ON CONFLICT DO NOTHING"
-        )
-        # The times are given rather than left to the columns' defaults: DuckDB's upsert into
-        # PostgreSQL sends every column, so a default would arrive there as NULL.
-        cur.execute(
-            f"""
-            INSERT INTO {qt} ({col_list}, created_by, updated_by, created_at, updated_at)
-            SELECT {col_list}, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP FROM _incoming
-            {conflict}
-            """,
-            [change.actor, change.actor],
-        )
+        if counts[1] and updates:
+            cur.execute(
+                f"""
+                INSERT INTO {qt} ({col_list}, created_by, updated_by, created_at, updated_at)
+                SELECT {col_list}, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP
+                FROM _compared WHERE _changed
+                ON CONFLICT ({", ".join(quote(k) for k in keys)}) DO UPDATE SET {updates},
+                    updated_at = now()::TIMESTAMP, updated_by = excluded.updated_by
+                """,
+                [change.actor, change.actor],
+            )
+        cur.execute("DROP TABLE _compared")
     finally:
-        cur.unregister("_incoming")
-    assert counts is not None
+        if registered:
+            cur.unregister("_incoming")
     return int(counts[0]), int(counts[1]), int(counts[2])
 
 
-def import_source(store: Store, source: str | Path, change: Change) -> ImportSummary:
-    """Read, validate and write a folder or workbook; all or nothing."""
+def import_source(
+    store: Store, source: str | Path, change: Change, *, in_sets: bool = True
+) -> ImportSummary:
+    """Read, validate and write a folder or workbook; all or nothing.
+
+    A folder of clean files is imported in sets (``coprod.bulk``); anything that path declines
+    is imported row by row, which names every problem. ``in_sets=False`` goes row by row."""
+    path = Path(source)
+    if in_sets and path.is_dir():
+        from coprod.bulk import import_folder
+
+        written, _declined = import_folder(store, path, change)
+        if written is not None:
+            summary = ImportSummary()
+            for table, (created, updated, unchanged) in written.items():
+                summary.created[table] = created
+                summary.updated[table] = updated
+                summary.unchanged[table] = unchanged
+            return summary
     return import_sheets(store, read_source(source), change)
 
 

@@ -23,6 +23,7 @@ from builders import CHANGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from coprod.bulk import import_folder
 from coprod.interchange import ImportRejected, Problem, export, import_source, read_source
 from coprod.models import ENTITY_BY_FILE, storable_problem
 from coprod.store import TABLES, Store
@@ -189,3 +190,64 @@ def test_a_file_of_some_columns_changes_nothing_it_leaves_out(data: st.DataObjec
         summary = import_source(store, folder, CHANGE)
         assert sum(summary.updated.values()) == 0, (name, chosen)
         assert exported(store, work / "after") == before
+
+
+AWKWARD_VALUES = [
+    "Co-design", "co_design", " true", "true", "TRUE", "yes", "2024-02-30", "31/01/2024",
+    "2024-01-01", "1899-12-31", "2200-01-01", "1e3", "007", "12.0", "-1", "2147483648", "",
+    " ", "\u00a0spaced", "bsl;easy_read", "easy_read;bsl", "easy_read;", "bsl;bsl", "'x",
+    "'=x", "_x0041_", "x\ny", "x\u2028y", "x\x85y", '"quoted"', "a,b", "b2", "b1", "mt-south",
+    "d2", "m-south", "r1", "trust", "Trust", "unconfirmed", "disputed", "x" * 32_768,
+]  # fmt: skip
+
+
+@st.composite
+def edited(draw: st.DrawFn) -> tuple[str, bytes]:
+    """One file of the base data with one cell set to an awkward value, written as CSV."""
+    name = draw(st.sampled_from(sorted(p.name for p in BASE.iterdir())))
+    rows = list(csv.reader(io.StringIO((BASE / name).read_text(encoding="utf-8"), newline="")))
+    for _ in range(draw(st.integers(1, 3))):
+        row = draw(st.integers(1, len(rows) - 1))
+        column = draw(st.integers(0, len(rows[0]) - 1))
+        rows[row][column] = draw(st.one_of(st.sampled_from(AWKWARD_VALUES), ANY_TEXT))
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return name, out.getvalue().encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(case=st.one_of(edited(), damaged()))
+def test_whatever_the_import_in_sets_takes_the_row_by_row_import_stores_the_same(
+    case: tuple[str, bytes],
+) -> None:
+    name, data = case
+    with fresh() as (in_sets, work), fresh() as (by_row, _elsewhere):
+        import_source(in_sets, BASE, CHANGE, in_sets=False)
+        import_source(by_row, BASE, CHANGE, in_sets=False)
+        folder = work / "in"
+        folder.mkdir()
+        (folder / name).write_bytes(data)
+        before = state(in_sets)
+        written, declined = import_folder(in_sets, folder, CHANGE)
+        if written is None:
+            assert declined is not None
+            assert state(in_sets) == before  # declined: nothing written
+            return
+        import_source(by_row, folder, CHANGE, in_sets=False)  # must take it too
+        assert exported(in_sets, work / "sets") == exported(by_row, work / "rows")
+        counts = {t: by_row.count(t, include_withdrawn=True) for t in (*TABLES, "audit_log")}
+        assert state(in_sets)[0] == counts
+
+
+def test_a_clean_folder_is_imported_in_sets(tmp_path: Path) -> None:
+    with fresh() as (store, work):
+        summary = import_source(store, BASE, CHANGE)
+        export(store, work / "out")
+        again = Store(tmp_path / "again.duckdb")
+        try:
+            written, declined = import_folder(again, work / "out", CHANGE)
+            assert declined is None
+            assert written is not None
+            assert {t: c for t, (c, _u, _n) in written.items()} == summary.created
+        finally:
+            again.close()
