@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from coprod.store import StoreError, StoreWriteError
+from coprod.views import plain
 
 st.set_page_config(page_title="coprod: co-production from the start", layout="wide")
 
@@ -13,6 +15,11 @@ st.set_page_config(page_title="coprod: co-production from the start", layout="wi
 # screen readers announce wrongly (axe: "list").
 access = ui.viewer()
 page = st.navigation(ui.pages(access), expanded=True)
-if access is not None and ui.draws_frame(page):
-    st.session_state["_frame"] = ui.frame(access)
-page.run()
+try:
+    if access is not None and ui.draws_frame(page):
+        st.session_state["_frame"] = ui.frame(access)
+    page.run()
+except StoreWriteError as failed:  # a full disk, say: one sentence, and nothing was kept
+    st.error(plain(failed.sentence("saved")), icon=":material/error:")
+except StoreError as failed:  # the store could not be opened or read
+    st.error(plain(failed), icon=":material/error:")

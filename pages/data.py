@@ -11,6 +11,7 @@ from coprod.access import Action
 from coprod.archive import export_archive, problems_csv, read_uploads
 from coprod.interchange import FILE_ORDER, ExportRefused, ImportRejected, import_sheets
 from coprod.models import ENTITIES
+from coprod.store import StoreWriteError
 from coprod.views import plain, plain_table, plural
 
 frame = ui.current(Action.export)
@@ -59,6 +60,8 @@ if uploads:
             file_name="import-problems.csv",
             mime="text/csv",
         )
+    except StoreWriteError as failed:  # even a preview writes, then rolls back
+        st.error(plain(failed.sentence("imported")), icon=":material/error:")
     else:
         st.success(
             f"The files are valid: {plural(preview.total_rows, 'row')} read. This is what the "
@@ -86,6 +89,8 @@ if uploads:
                     "The import was rejected and nothing was written: "
                     f"{plain(rejected.problems[0])}"
                 )
+            except StoreWriteError as failed:
+                st.error(plain(failed.sentence("imported")), icon=":material/error:")
             else:
                 st.session_state["import_round"] = round_ + 1
                 st.session_state["import_done"] = done.lines()

@@ -10,6 +10,7 @@ from coprod import healthcheck as hc
 from coprod.access import Action, Forbidden
 from coprod.charts import item_trend_chart, side_gap_chart
 from coprod.rules import RULES_BY_CODE
+from coprod.store import StoreError
 from coprod.views import long_date, plain, plain_table
 
 frame = ui.current()
@@ -174,7 +175,7 @@ if frame.access.may(Action.record, str(board_id)):
                     new_statement,
                     ui.change(frame.access),
                 )
-            except (hc.ItemBankError, Forbidden) as problem:
+            except (hc.ItemBankError, Forbidden, StoreError) as problem:
                 st.error(f"The item was not added: {plain(str(problem))}", icon=":material/error:")
             else:
                 where = (

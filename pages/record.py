@@ -29,7 +29,7 @@ from coprod.models import (
     Member,
     RespondentGroup,
 )
-from coprod.store import KEYS
+from coprod.store import KEYS, StoreError
 from coprod.views import long_date, plain, plain_table
 
 frame = ui.current(Action.record)
@@ -228,7 +228,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                 records.restore(
                     db, entity, key, ui.change(frame.access), expected_updated_at=stored.updated_at
                 )
-            except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
+            except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
                 st.error(plain(str(exc)))
             else:
                 st.session_state["record_flash"] = "Restored: it counts again."
@@ -251,7 +251,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                         ui.change(frame.access),
                         expected_updated_at=stored.updated_at,
                     )
-                except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
+                except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
                     st.error(plain(str(exc)))
                 else:
                     st.session_state["record_flash"] = "Withdrawn. It no longer counts."
@@ -310,6 +310,9 @@ def _record_form(stored: records.Stored[Any] | None) -> None:
         st.rerun()
     except Forbidden as exc:
         st.error(plain(str(exc)), icon=":material/lock:")
+        return
+    except StoreError as exc:  # a full disk, say: nothing was saved
+        st.error(plain(str(exc)), icon=":material/error:")
         return
     except records.RecordsError as exc:
         st.error(plain(str(exc)), icon=":material/sync_problem:")
@@ -371,7 +374,7 @@ def _attendance(meeting: Meeting) -> None:
                     ui.change(frame.access),
                     expected={k: v.updated_at for k, v in seats.items()},
                 )
-            except (records.RecordsError, Forbidden) as exc:
+            except (records.RecordsError, Forbidden, StoreError) as exc:
                 st.error(plain(str(exc)))
             except records.RecordRejected as rejected:
                 st.error(plain(str(rejected)))
@@ -441,7 +444,7 @@ def _health_check_form() -> None:
                 )
             except records.RecordRejected as rejected:
                 st.error(plain(str(rejected)))
-            except (records.RecordsError, Forbidden) as exc:
+            except (records.RecordsError, Forbidden, StoreError) as exc:
                 st.error(plain(str(exc)))
             else:
                 board_name = board_names.get(str(board_id), str(board_id))

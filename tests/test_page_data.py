@@ -127,3 +127,22 @@ def test_a_hostile_workbook_upload_is_named_never_a_traceback(app: AppTest, name
     problems = _problems(app)
     assert problems.iloc[0]["File"].startswith(name)
     assert not app.get("button") or all(b.key != "commit_import" for b in app.button)
+
+
+def test_a_full_disk_is_one_sentence_not_a_traceback(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coprod import interchange
+    from coprod.store import StoreWriteError
+
+    def full(*_args: object) -> tuple[int, int, int]:
+        raise StoreWriteError("store.duckdb", "No space left on device")
+
+    monkeypatch.setattr(interchange, "write_records", full)
+    app.file_uploader[0].set_value(_files("boards.csv"))
+    app.run()
+    assert not app.exception
+    assert [shown(e.value) for e in app.error] == [
+        "The store store.duckdb could not be written (the disk is full or not writable: No "
+        "space left on device), so nothing was imported."
+    ]

@@ -18,7 +18,8 @@ from coprod.interchange import import_source
 from coprod.models import Attendance, Decision, Meeting
 from coprod.rules import run_check
 from coprod.settings import DEMO_DIR
-from coprod.store import Change, Store
+from coprod.store import Change, Store, StoreWriteError
+from coprod.views import plain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 OTHER = Change("Alex Other", "form")
@@ -342,3 +343,22 @@ def test_an_involvement_names_its_decision_by_id_when_there_are_too_many(
         saved = records.get(store, Involvement, "i-typed")
         assert saved is not None
         assert saved.record.decision_id == "d-1003"
+
+
+def test_a_full_disk_is_one_sentence_on_the_page(
+    app: AppTest, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise StoreWriteError(str(db), "No space left on device")
+
+    monkeypatch.setattr(records, "write_records", full)
+    _fill_new_decision(app, "d-new-full", "Respite review")
+    _submit(app)
+    assert [e.value for e in app.error] == [
+        plain(
+            f"The store {db} could not be written (the disk is full or not writable: No space "
+            "left on device), so nothing was saved."
+        )
+    ]
+    with _store(db) as store:
+        assert records.get(store, Decision, "d-new-full") is None
