@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import sys
 import tempfile
 import textwrap
@@ -556,9 +555,9 @@ def _check(args: argparse.Namespace) -> int:
     with Store(args.db, read_only=True) as store:
         result = run_check(store, args.as_of, boards=args.board)
     if args.format == "json":
-        # JSON escapes every control character (\u001b), so none reaches the terminal.
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # Streamed from DuckDB, whose JSON escapes every control character (\u001b), so none
+        # reaches the terminal; a national check is never held as Python objects.
+        result.write_json(sys.stdout)
     else:
         sys.stdout.write(printable(format_table(result)))
     return EXIT_OK
