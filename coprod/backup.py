@@ -57,6 +57,7 @@ from coprod.store import (
     current_user,
     is_server,
     quote,
+    unwritable,
     write_failure,
 )
 
@@ -205,11 +206,7 @@ def _not_written(folder: Path, exc: BaseException) -> BackupError:
     """A backup that could not be written, in one sentence: a full disk says so."""
     reason = write_failure(exc)
     if reason is not None:
-        why = (
-            f"the disk is full or not writable: {reason}"
-            if reason
-            else ("the disk is full or not writable")
-        )
+        why = unwritable(reason)
         return BackupError(
             f"The backup {folder} could not be written ({why}), so no backup was made."
         )
@@ -727,11 +724,7 @@ def _restore_failed(folder: Path, target: Path, exc: BaseException) -> BackupErr
 
     reason = exc.reason if isinstance(exc, StoreWriteError) else write_failure(exc)
     if reason is not None:
-        why = (
-            f"the disk is full or not writable: {reason}"
-            if reason
-            else ("the disk is full or not writable")
-        )
+        why = unwritable(reason)
         return BackupError(
             f"The store {target} could not be written ({why}), so nothing was restored and "
             "the store was left unchanged."

@@ -43,6 +43,7 @@ from coprod.store import (
     StoreWriteError,
     current_user,
     is_server,
+    unwritable,
     write_failure,
 )
 from coprod.terminal import printable
@@ -279,11 +280,7 @@ def _not_written(what: str, path: Path, exc: BaseException, outcome: str) -> Sto
     """An output that could not be written, in one sentence: a full disk says so."""
     reason = write_failure(exc)
     if reason is not None:
-        why = (
-            f"the disk is full or not writable: {reason}"
-            if reason
-            else ("the disk is full or not writable")
-        )
+        why = unwritable(reason)
     else:
         why = _first_line(getattr(exc, "strerror", None) or str(exc))
     return StoreError(f"The {what} {path} could not be written ({why}), so {outcome}.")

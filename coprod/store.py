@@ -226,12 +226,17 @@ class StoreWriteError(StoreError):
 
     def sentence(self, what: str) -> str:
         """One sentence: the store could not be written, so nothing was ``what``."""
-        why = (
-            f"the disk is full or not writable: {self.reason}"
-            if self.reason
-            else ("the disk is full or not writable")
-        )
+        why = unwritable(self.reason)
         return f"The store {self.location} could not be written ({why}), so nothing was {what}."
+
+
+def unwritable(reason: str | None) -> str:
+    """Why a file could not be written, as the sentences about it say it."""
+    return (
+        f"the disk is full or not writable: {reason}"
+        if reason
+        else "the disk is full or not writable"
+    )
 
 
 # What an operating system says when a file cannot be written, as DuckDB passes it on.
