@@ -259,8 +259,11 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def serve(db: Path | str, log: Path, *, start_timeout: float = 90) -> Iterator[Server]:
-    """``streamlit run app.py`` on a free loopback port with COPROD_DB=db; stops it on exit.
+def serve(
+    db: Path | str, log: Path, *, start_timeout: float = 90, app: Path = PROJECT_ROOT / "app.py"
+) -> Iterator[Server]:
+    """``streamlit run app.py`` (or ``app``) on a free loopback port with COPROD_DB=db; stops
+    it on exit.
 
     An empty secrets file is used so that sign-in is off (local mode, served as admin) whatever
     ``.streamlit/secrets.toml`` holds, and the file watcher is off so that edits to the source
@@ -270,7 +273,7 @@ def serve(db: Path | str, log: Path, *, start_timeout: float = 90) -> Iterator[S
     secrets.write_text("")
     env = {**os.environ, "COPROD_DB": str(db)}
     command = [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--secrets.files", str(secrets),
