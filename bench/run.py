@@ -130,15 +130,19 @@ def child(code: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def script(name: str, db: str, *args: str, out: Path, timeout: int = 3600) -> dict[str, Any] | str:
-    """Run bench/<name> --db DB with --json-out OUT; its figures, or why it could not run."""
+def script(
+    name: str, db: str, *args: str, out: Path, timeout: int = 3600, progress: bool = False
+) -> dict[str, Any] | str:
+    """Run bench/<name> --db DB with --json-out OUT; its figures, or why it could not run.
+    With ``progress`` its stderr (its progress) is shown as it runs."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     command = [PYTHON, str(ROOT / "bench" / name), "--db", db]
     try:
         done = subprocess.run(
             [*command, *args, "--json-out", str(out)],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=None if progress else subprocess.PIPE,
             text=True,
             cwd=ROOT,
             timeout=timeout,
@@ -296,8 +300,10 @@ def measure(
     pages: bool = True,
     backend: str = "file",
 ) -> dict[str, Any]:
+    from browser_ready import machine
+
     folder = work / "csv"
-    figures: dict[str, Any] = {"boards": boards}
+    figures: dict[str, Any] = {"boards": boards, "machine": machine()}
     if backend != "file":
         figures["backend"] = backend
     tag = "" if backend == "file" else f"-{backend}"
@@ -326,6 +332,11 @@ def measure(
         print(f"[{boards} boards] checking", flush=True)
         figures["check"] = child(CHECK_CODE, db, FLOOR_QUERY)
         figures["check_json_s"] = check_json(db)
+        if backend == "file":
+            from floors import measure_cli
+
+            print(f"[{boards} boards] command-line ratios", flush=True)
+            figures["cli_ratios"] = measure_cli(db, work=work)
         figures["pages"] = "not measured in this run"
         if pages:
             print(f"[{boards} boards] pages", flush=True)
@@ -335,6 +346,9 @@ def measure(
             figures["browser"] = script(
                 "browser_ready.py", db, out=work / f"browser_ready{tag}.json"
             )
+            if backend == "file":
+                print(f"[{boards} boards] pages as ratios to a trivial page", flush=True)
+                figures["ratios"] = script("ratios.py", db, out=work / "ratios.json")
     if load and backend != "file":
         print(f"[{boards} boards] load test: measured on the file store only", flush=True)
     elif load:
@@ -349,6 +363,7 @@ def measure(
             )  # fmt: skip
             (extra / ".complete").touch()
         figures["load"] = script("load.py", db, "--import-dir", str(extra), out=work / "load.json")
+    figures["machine_after"] = machine()
     return figures
 
 
@@ -370,10 +385,11 @@ def report(
 ) -> str:
     """The report: the file store's figures (``results``), then, when there are any, the
     PostgreSQL store's beside them and bench/backends.py's comparison for each size."""
+    now = dt.datetime.now()
     lines = [
-        "# Benchmarks",
+        f"## At national scale: absolute figures ({now:%-d %B %Y})",
         "",
-        f"Measured on {dt.datetime.now():%-d %B %Y at %H:%M} by `make bench` "
+        f"Measured on {now:%-d %B %Y at %H:%M} by `make bench` "
         "(`bench/run.py`): "
         f"{platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB memory, "
@@ -398,7 +414,7 @@ def report(
 def _file_sections(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "",
-        "## Store, import and rules",
+        "### Store, import and rules",
         "",
         "| boards | " + " | ".join(str(r["boards"]) for r in results) + " |",
         "|---|" + "---|" * len(results),
@@ -425,7 +441,7 @@ def _file_sections(results: list[dict[str, Any]]) -> list[str]:
     row("warm rules / floor", [f"{r['check']['warm'] / r['check']['floor']:.1f}×" for r in results])
     row("`coprod check --format json`, whole command", [_s(r["check_json_s"]) for r in results])
 
-    lines += ["", "## Pages on the server (AppTest): first run / repeated run", ""]
+    lines += ["", "### Pages on the server (AppTest): first run / repeated run", ""]
     lines.append("| page | " + " | ".join(f"{r['boards']} boards" for r in results) + " |")
     lines.append("|---|" + "---|" * len(results))
     titles = next((list(r["pages"]) for r in results if isinstance(r["pages"], dict)), [])
@@ -441,7 +457,7 @@ def _file_sections(results: list[dict[str, Any]]) -> list[str]:
         row(title, cells)
 
     if any("browser" in r for r in results):
-        lines += ["", "## The Overview in Chromium: navigation to ready", ""]
+        lines += ["", "### The Overview in Chromium: navigation to ready", ""]
         lines.append("| boards | first session | median | 95th percentile |")
         lines.append("|---|---|---|---|")
         for r in results:
@@ -456,7 +472,7 @@ def _file_sections(results: list[dict[str, Any]]) -> list[str]:
 
     for r in results:
         if "load" in r:
-            lines += ["", f"## Load: 10 sessions while an import runs ({r['boards']} boards)", ""]
+            lines += ["", f"### Load: 10 sessions while an import runs ({r['boards']} boards)", ""]
             load = r["load"]
             if isinstance(load, dict):
                 lines.append("```json")
@@ -475,7 +491,7 @@ def _file_sections(results: list[dict[str, Any]]) -> list[str]:
         ready = browser.get("median_s") if isinstance(browser, dict) else None
         lines += [
             "",
-            "## Goals at 200 boards",
+            "### Goals at 200 boards",
             "",
             "| goal | measured | |",
             "|---|---|---|",
@@ -506,6 +522,37 @@ def _file_sections(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def ratios_report(results: list[dict[str, Any]]) -> str | None:
+    """The ratio section (bench/floors.py) for the sizes measured with the ratios, if any."""
+    from floors import ratio_section
+
+    measured = [r for r in results if "cli_ratios" in r or "ratios" in r]
+    if not measured:
+        return None
+    cli = {}
+    for r in measured:
+        cli[r["boards"]] = {
+            "import": {
+                "seconds": r["import"]["seconds"],
+                "rows": r["import"]["rows"],
+                "floor_s": r["read_csv_floor_s"],
+                "ratio": r["import"]["seconds"] / r["read_csv_floor_s"],
+            },
+            **r.get("cli_ratios", {}),
+        }
+    machines = [r["machine"] for r in measured if "machine" in r]
+    ends = [r["machine_after"] for r in measured if "machine_after" in r]
+    if not machines or not ends:
+        return None
+    return ratio_section(
+        {r["boards"]: r["ratios"] for r in measured if "ratios" in r},
+        cli,
+        command="make bench",
+        started=min(machines, key=lambda m: str(m["when"])),
+        ended=max(ends, key=lambda m: str(m["when"])),
+    )
+
+
 def _mb(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
 
@@ -520,7 +567,7 @@ def _side_by_side(file: list[dict[str, Any]], postgres: list[dict[str, Any]]) ->
     server: dict[str, Any] = next((p["server"] for p in postgres if "server" in p), {})
     lines = [
         "",
-        "## The file store and the PostgreSQL store side by side",
+        "### The file store and the PostgreSQL store side by side",
         "",
         f"The PostgreSQL store is a throwaway PostgreSQL {server.get('version', '?')} server on "
         f"this same machine (default settings, fsync {server.get('fsync', '?')}), started for "
@@ -602,7 +649,7 @@ def backends_section(boards: int, data: dict[str, Any]) -> list[str]:
     figures = [data["backends"][k] for k in kinds]
     lines = [
         "",
-        f"## Reaching PostgreSQL: attached, or through DuckLake ({boards} boards)",
+        f"### Reaching PostgreSQL: attached, or through DuckLake ({boards} boards)",
         "",
         f"`bench/backends.py` copied every table of one store ({data['rows']:,} rows) into a "
         f"database on a throwaway PostgreSQL {data['server']['version']} (fsync "
@@ -677,8 +724,12 @@ def main() -> None:
     backends: dict[int, dict[str, Any]] = {}  # bench/backends.py's comparisons, by size
 
     def write_report() -> None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report(results["file"], results["postgres"], backends))
+        from floors import write_block
+
+        write_block(args.out, "national", report(results["file"], results["postgres"], backends))
+        ratios = ratios_report(results["file"])
+        if ratios:
+            write_block(args.out, "ratios", ratios, before="profile")
 
     for boards in sorted({*args.boards, *args.report_also}):
         work = args.work / str(boards)
