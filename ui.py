@@ -9,6 +9,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import pandas as pd
@@ -60,13 +61,20 @@ def _check(address: str, version: int, as_of: dt.date, boards: tuple[str, ...]) 
 
 
 def _memo_key(value: object) -> object:
-    """What identifies an argument of a memoised function: a check result by what it checked."""
+    """What identifies an argument of a memoised function: a check result (or its tables) by
+    what it checked, a function by its name."""
     if isinstance(value, Store):
         return ("store", value.location)
+    if isinstance(value, Checked):
+        value = value.result
     if isinstance(value, CheckResult):
         return ("check", value.as_of, value.thresholds, value.boards)
     if isinstance(value, list | tuple):
         return tuple(_memo_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _memo_key(v)) for k, v in value.items()))
+    if isinstance(value, FunctionType):
+        return ("function", value.__module__, value.__qualname__)
     return value
 
 
@@ -80,15 +88,21 @@ def _memo(
     return _fn(*_args, **_kwargs)
 
 
-def memo(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """``fn(*args, **kwargs)``, computed once per data version and shared by every session.
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _shared(
+    key: tuple[object, ...],
+    _fn: Callable[..., object],
+    _args: tuple[object, ...],
+    _kwargs: dict[str, object],
+) -> object:
+    return _fn(*_args, **_kwargs)
 
-    For the pages' heavier queries: any write bumps the store's data version, so the next
-    rerun computes afresh; widget interactions reuse the result (a copy, so a page may change
-    what it gets). Arguments must be what identifies the result: plain values, the store, or a
-    check result."""
+
+def _key(
+    fn: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]
+) -> tuple[object, ...]:
     db = store()
-    key = (
+    return (
         fn.__module__,
         fn.__qualname__,
         db.location,
@@ -96,7 +110,35 @@ def memo(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         _memo_key(args),
         tuple(sorted((k, _memo_key(v)) for k, v in kwargs.items())),
     )
-    return cast(T, _memo(key, fn, args, kwargs))
+
+
+def memo(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``fn(*args, **kwargs)``, computed once per data version and shared by every session.
+
+    For the pages' heavier queries: any write bumps the store's data version, so the next
+    rerun computes afresh; widget interactions reuse the result (a copy, so a page may change
+    what it gets). Arguments must be what identifies the result: plain values, the store, a
+    check result (or a frame's ``checked``) or a function of a ``coprod`` module."""
+    return cast(T, _memo(_key(fn, args, kwargs), fn, args, kwargs))
+
+
+def shared(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Like ``memo``, but every session gets the same object rather than a copy: for results
+    that are dear to copy (a chart's figure) and that no page changes."""
+    return cast(T, _shared(_key(fn, args, kwargs), fn, args, kwargs))
+
+
+def _in_period(
+    fn: Callable[..., T], checked: Checked, period: Period, *args: object, **kwargs: object
+) -> T:
+    decisions = in_period(checked.decisions, period)
+    return fn(decisions, in_period(checked.findings, period), *args, **kwargs)
+
+
+def memo_period(fn: Callable[..., T], frame: Frame, *args: object, **kwargs: object) -> T:
+    """``fn(decisions, findings, *args, **kwargs)`` on the frame's decisions and findings in its
+    period, computed once per data version, check and period (see ``memo``)."""
+    return cast(T, memo(_in_period, fn, frame.checked, frame.period, *args, **kwargs))
 
 
 @dataclass(frozen=True)

@@ -342,3 +342,89 @@ def story_sentence(story: dict[str, Any]) -> str:
     if verdict.get("tick_box_suspect"):
         text += " It looks like a tick-box exercise."
     return text
+
+
+# --- the overview ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Everything the Overview shows of a period's decisions and findings, computed once."""
+
+    counts: dict[str, int]  # ``headline``
+    critical: int  # critical findings
+    major: int  # major findings
+    suspects: int  # tick-box suspects
+    by_code: pd.DataFrame  # critical and major findings counted by kind, shown as a table
+    serious: pd.DataFrame  # the first ``listed`` critical and major findings, shown as a table
+    suspect_table: pd.DataFrame  # the ``listed`` suspects with the most signals, shown
+    by_quarter: pd.DataFrame  # ``category_by_quarter``
+
+
+def overview_figures(
+    decisions: pd.DataFrame,
+    findings: pd.DataFrame,
+    board_names: dict[str, str],
+    listed: int,
+) -> OverviewFigures:
+    """The Overview's figures and tables for a period's decisions and findings. Lists stop at
+    ``listed`` rows; board ids are shown by ``board_names``."""
+
+    def board(board_id: object) -> object:
+        return board_names.get(str(board_id), board_id)
+
+    serious = (
+        findings[findings["severity"].isin(["critical", "major"])]
+        if not findings.empty
+        else findings
+    )
+    critical = int((serious["severity"] == "critical").sum()) if not serious.empty else 0
+    suspects = decisions[decisions["tick_box_suspect"]] if not decisions.empty else decisions
+    by_code = pd.DataFrame(columns=["Severity", "Code", "What it means", "Findings"])
+    listed_findings = pd.DataFrame(
+        columns=["Severity", "Code", "Board", "Decision", "Meeting", "What was found"]
+    )
+    if not serious.empty:
+        by_code = (
+            serious.groupby(["severity", "code", "title"])
+            .size()
+            .reset_index(name="findings")
+            .sort_values(["severity", "findings"], ascending=[True, False])
+        )
+        by_code.columns = ["Severity", "Code", "What it means", "Findings"]
+        listed_findings = serious.head(listed)[
+            ["severity", "code", "board_id", "decision_id", "meeting_id", "message"]
+        ]
+        listed_findings = listed_findings.assign(board_id=listed_findings["board_id"].map(board))
+        listed_findings.columns = [
+            "Severity",
+            "Code",
+            "Board",
+            "Decision",
+            "Meeting",
+            "What was found",
+        ]
+    suspect_table = pd.DataFrame(
+        columns=["Decision", "Title", "Board", "Signals", "Tick-box signals"]
+    )
+    if not suspects.empty:
+        suspect_table = (
+            suspects.sort_values("tick_box_signals", ascending=False, kind="stable")
+            .head(listed)[["decision_id", "title", "board_id", "tick_box_signals", "findings"]]
+            .copy()
+        )
+        suspect_table["board_id"] = suspect_table["board_id"].map(board)
+        suspect_table["findings"] = suspect_table["findings"].map(
+            lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
+        )
+        suspect_table.columns = ["Decision", "Title", "Board", "Signals", "Tick-box signals"]
+    return OverviewFigures(
+        counts=headline(decisions),
+        critical=critical,
+        major=len(serious) - critical,
+        suspects=len(suspects),
+        by_code=by_code,
+        serious=listed_findings,
+        suspect_table=suspect_table,
+        by_quarter=category_by_quarter(decisions),
+    )

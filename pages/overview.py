@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
@@ -12,9 +13,8 @@ from coprod.rules import CATEGORIES
 from coprod.views import (
     CATEGORY_LABELS,
     DECIDED_CATEGORIES,
-    category_by_quarter,
-    headline,
     headline_sentence,
+    overview_figures,
     percent,
     plain_table,
     plural,
@@ -25,11 +25,11 @@ from coprod.views import (
 LISTED = 100
 
 frame = ui.current()
-decisions = frame.decisions()
-findings = frame.findings()
+# Every figure and table below, computed once per data version, check and period.
+figures = ui.memo_period(overview_figures, frame, frame.board_names, LISTED)
+counts = figures.counts
 
 st.title("Were people involved from the start?")
-counts = headline(decisions)
 st.markdown(headline_sentence(counts, frame.period))
 
 columns = st.columns(len(DECIDED_CATEGORIES))
@@ -37,73 +37,58 @@ for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
     column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
 
 st.header("Findings that need attention")
-serious = (
-    findings[findings["severity"].isin(["critical", "major"])] if not findings.empty else findings
-)
-critical = int((serious["severity"] == "critical").sum()) if not serious.empty else 0
-major = len(serious) - critical
-suspects = decisions[decisions["tick_box_suspect"]] if not decisions.empty else decisions
+critical, major, suspects = figures.critical, figures.major, figures.suspects
 st.markdown(
     f"In the period there {'is' if critical == 1 else 'are'} {plural(critical, 'critical finding')}"
     f" and {plural(major, 'major finding')}, and "
-    f"{plural(len(suspects), 'decision')} {'looks' if len(suspects) == 1 else 'look'} like a "
+    f"{plural(suspects, 'decision')} {'looks' if suspects == 1 else 'look'} like a "
     "tick-box exercise."
 )
 first, second, third = st.columns(3)
 first.metric("Critical findings", critical)
 second.metric("Major findings", major)
-third.metric("Tick-box suspects", len(suspects))
+third.metric("Tick-box suspects", suspects)
 
-if not serious.empty:
-    by_code = (
-        serious.groupby(["severity", "code", "title"])
-        .size()
-        .reset_index(name="findings")
-        .sort_values(["severity", "findings"], ascending=[True, False])
-    )
-    by_code.columns = ["Severity", "Code", "What it means", "Findings"]
-    st.subheader("Critical and major findings by kind")
-    st.table(by_code.set_index("Code"))
+
+@st.fragment
+def every_serious_finding(listed: pd.DataFrame, serious: int) -> None:
+    """The critical and major findings one by one, drawn only once the expander is opened
+    (it reruns only itself): a long table the browser need not draw for everyone."""
     label = (
-        f"Every critical and major finding ({len(serious)})"
-        if len(serious) <= LISTED
-        else f"The first {LISTED} of {len(serious):,} critical and major findings"
+        f"Every critical and major finding ({serious})"
+        if serious <= LISTED
+        else f"The first {LISTED} of {serious:,} critical and major findings"
     )
-    with st.expander(label):
-        if len(serious) > LISTED:
+    shown = st.expander(label, on_change="rerun", key="overview_findings")
+    if not shown.open:
+        return
+    with shown:
+        if serious > LISTED:
             st.markdown(
                 "The Decisions page lists every decision with its findings, and filters them by "
                 "finding code and board."
             )
-        listed = serious.head(LISTED)[
-            ["severity", "code", "board_id", "decision_id", "meeting_id", "message"]
-        ]
-        listed = listed.assign(board_id=listed["board_id"].map(frame.board_label))
-        listed.columns = ["Severity", "Code", "Board", "Decision", "Meeting", "What was found"]
         # An HTML table, which screen readers read cell by cell (the data grid is a canvas).
         st.table(plain_table(listed.fillna("").set_index("Severity")))
 
-if not suspects.empty:
+
+if critical + major:
+    st.subheader("Critical and major findings by kind")
+    st.table(figures.by_code.set_index("Code"))
+    every_serious_finding(figures.serious, critical + major)
+
+if suspects:
     st.subheader("Tick-box suspects")
-    if len(suspects) > LISTED:
+    if suspects > LISTED:
         st.markdown(
-            f"The {LISTED} with the most signals, of {len(suspects):,}. The Decisions page lists "
+            f"The {LISTED} with the most signals, of {suspects:,}. The Decisions page lists "
             "them all."
         )
-    table = (
-        suspects.sort_values("tick_box_signals", ascending=False, kind="stable")
-        .head(LISTED)[["decision_id", "title", "board_id", "tick_box_signals", "findings"]]
-        .copy()
-    )
-    table["board_id"] = table["board_id"].map(frame.board_label)
-    table["findings"] = table["findings"].map(
-        lambda codes: ", ".join(c for c in codes if c.startswith("TB-"))
-    )
-    table.columns = ["Decision", "Title", "Board", "Signals", "Tick-box signals"]
-    st.table(plain_table(table.set_index("Decision")))
+    st.table(plain_table(figures.suspect_table.set_index("Decision")))
 
 st.header("Over time")
-ui.show_chart(category_by_quarter_chart(category_by_quarter(decisions)), key="by_quarter")
+# The figure is shared by every session, as it is: building it again costs more than the page.
+ui.show_chart(ui.shared(category_by_quarter_chart, figures.by_quarter), key="by_quarter")
 
 st.header("Representation and health-checks")
 db = ui.store()
