@@ -16,7 +16,7 @@ from coprod.demo import DEMO_AS_OF
 from coprod.rules import RULES
 from coprod.settings import DEMO_DIR
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 FTS_TB = {r.code for r in RULES if r.code.startswith(("FTS-", "TB-"))}
 
 
