@@ -16,7 +16,7 @@ from coprod.cli import main
 from coprod.store import Store
 from coprod.terminal import printable
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "rules-check"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "rules-check"
 PERIOD = ["--board", "b1", "--from", "2022-01-01", "--to", "2022-12-31"]
 
 

@@ -29,7 +29,7 @@ from coprod.settings import DEMO_DIR
 from coprod.store import TABLES, Store
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT.parent / "shared" / "examples" / "rules-check"
+EXAMPLE = ROOT / "tests" / "data" / "rules-check"
 PERIOD = ["--board", "b1", "--from", "2022-01-01", "--to", "2022-12-31"]
 KB, MB = 1 << 10, 1 << 20
 WRITE_FAILED = "could not be written (the disk is full or not writable"
