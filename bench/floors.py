@@ -82,7 +82,7 @@ def whole_process(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def check_process_ratio(db: str, repeat: int = 3) -> dict[str, Any]:
+def check_process_ratio(db: str, repeat: int = 5) -> dict[str, Any]:
     """``coprod check --format json`` over the floor process, each run ``repeat`` times in
     turn (the first of each is thrown away: it pays for reading the files into the page
     cache)."""

@@ -332,6 +332,17 @@ def show(name: str, p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# The websocket's messages that are not a page's elements or blocks.
+NOT_ELEMENTS = {
+    "new_session", "session_status_changed", "page_config_changed", "navigation",
+    "page_info_changed", "script_finished", "add_block", "new_transient", "?",
+}  # fmt: skip
+
+
+def _elements(counts: dict[str, int]) -> int:
+    return sum(n for kind, n in counts.items() if kind not in NOT_ELEMENTS)
+
+
 def _kb(value: float) -> str:
     return f"{value / 1024:.1f} KB"
 
@@ -371,6 +382,13 @@ def profile_section(figures: dict[str, Any]) -> str:
         lambda p: ", ".join(f"{k} {_kb(v)}" for k, v in list(p["ws_bytes_by_kind"].items())[:3]),
     )
     row(
+        "Streamlit elements / blocks sent",
+        lambda p: (
+            f"{_elements(p['ws_messages_by_kind'])} / "
+            f"{p['ws_messages_by_kind'].get('add_block', 0)}"
+        ),
+    )
+    row(
         "DOM elements (main area / sidebar)",
         lambda p: f"{p['dom']['dom']:,} ({p['dom']['main']:,} / {p['dom']['sidebar']:,})",
     )
@@ -381,10 +399,7 @@ def profile_section(figures: dict[str, Any]) -> str:
             f"({sum(t['cells'] for t in p['dom']['tables'] if t['closed']):,})"
         ),
     )
-    row(
-        "… in the Plotly chart(s)",
-        lambda p: f"{p['dom']['kinds'].get('stFullScreenFrame', {}).get('dom', 0):,}",
-    )
+    row("… SVG elements of the Plotly chart(s)", lambda p: f"{p['dom']['svg']:,}")
     row("main thread busy", lambda p: _s(p["main_thread_s"]["TaskDuration"]))
     row("… of which JavaScript", lambda p: _s(p["main_thread_s"]["ScriptDuration"]))
     row(
