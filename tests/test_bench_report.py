@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
@@ -53,23 +54,32 @@ def test_profile_groups_code_by_its_file() -> None:
 
 def test_the_ratio_section_says_which_goals_are_met() -> None:
     machine = {"when": "2026-12-03T09:00:00", "cpus": 2, "load_average_1m": 3.0}
-    pages = {
+
+    def entry(median: float, floor: float, goal: float, failed: int = 0) -> dict[str, Any]:
+        ratio = round(median / floor, 2)
+        return {"median_s": median, "floor_s": floor, "ratio": ratio, "best_ratio": ratio,
+                "goal": goal, "failed": failed}  # fmt: skip
+
+    pages: dict[int, dict[str, Any] | str] = {
         3: {
             "rounds": 7,
             "starts": 3,
-            "floor_s": 2.0,
             "pages": {
-                "Overview": {"median_s": 2.8, "ratio": 1.4, "goal": 1.5},
-                "Decisions": {"median_s": 3.2, "ratio": 1.6, "goal": 1.5},
+                "Overview": entry(2.8, 2.0, 1.5),
+                "Decisions": entry(3.2, 2.0, 1.5),
+                "Meeting mode": entry(2.0, 2.0, 1.5, failed=2),
             },
-            "first": {"median_s": 7.0, "floor_s": 4.0, "ratio": 1.75, "goal": 3.0},
+            "first": entry(7.0, 4.0, 3.0),
             "source": {"commit": "abc", "dirty": []},
-        }
+        },
+        31: "did not finish within 3600 s",
     }
     cli = {31: {"after_write": {"rules_s": 0.5, "floor_s": 0.05, "ratio": 10.0}}}
     text = ratio_section(pages, cli, command="make bench-quick", started=machine, ended=machine)
-    assert "| Overview ≤ 1.5× | 2.80 s | 2.00 s | 1.40× | met |" in text
-    assert "| Decisions ≤ 1.5× | 3.20 s | 2.00 s | 1.60× | **not met** |" in text
-    assert "| first Overview after the server starts ≤ 3× | 7.00 s | 4.00 s | 1.75× | met |" in text
+    assert "| Overview ≤ 1.5× | 2.80 s | 2.00 s | 1.40× | 1.40× | met |" in text
+    assert "| Decisions ≤ 1.5× | 3.20 s | 2.00 s | 1.60× | 1.60× | **not met** |" in text
+    assert "| 1.00× | 1.00× | **2 visit(s) failed** |" in text
+    assert "| first Overview after the server starts ≤ 3× | 7.00 s | 4.00 s | 1.75× |" in text
+    assert "Not measured: did not finish within 3600 s" in text
     assert "10.0× | **not met** |" in text
     assert "load average 3.0" in text
