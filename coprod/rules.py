@@ -263,57 +263,65 @@ _RANK = (
     "WHEN 'co_design' THEN 4 WHEN 'co_produce' THEN 5 ELSE 0 END"
 )
 
+# Qualifying involvement: people who use services, carers or a DPO; 'consult' or higher; not
+# disputed; already started by as_of (planned involvement has not happened yet).
+_QUALIFYING = """
+    i."group" IN ('people_who_use_services', 'carers', 'dpo')
+    AND i.level IN ('consult', 'engage', 'co_design', 'co_produce')
+    AND i.attestation <> 'disputed'
+    AND i.start_date <= $as_of
+"""
+
+# A text that trim() would not empty: trim() takes off Unicode space separators (category Zs)
+# and copies what is left, so the copy is made only for a text starting with a space or a
+# non-ASCII character; any other first character is not a space separator.
+_HAS_TEXT = (
+    "CASE WHEN {col} IS NULL OR {col} = '' THEN false "
+    "WHEN ascii({col}) < 128 AND ascii({col}) <> 32 THEN true "
+    "ELSE trim({col}) <> '' END"
+)
+
+# Every involvement is read once for the counts of recorded and disputed involvement, and the
+# qualifying ones once more for the figures the rules need; both are grouped by decision before
+# they meet the decision table, whose text columns are read only there. With a board filter the
+# involvement is first narrowed to those boards' decisions ({scoped}).
 DECISION_FACTS = f"""
 WITH d AS (
-    -- only the columns the involvement rules need: the wide text columns join in at the end
     SELECT decision_id, decided_on FROM decision
     WHERE withdrawn_at IS NULL
       AND ($boards IS NULL OR list_contains($boards, board_id))
 ),
-inv AS (
-    SELECT i.decision_id, i.involvement_id, i."group", i.attestation, i.start_date,
-           i.end_date, i.method, i.feedback_on, i.influence, i.lived_experience_participants,
-           i.accessible_formats, i.expenses_offered, d.decided_on,
-           {_RANK.format(col="i.level")} AS level_rank
-    FROM involvement i JOIN d ON i.decision_id = d.decision_id
-    WHERE i.withdrawn_at IS NULL
-),
 recorded AS (
-    SELECT decision_id, count(*) AS recorded_involvements,
-           count(*) FILTER (WHERE attestation = 'disputed') AS disputed_involvements
-    FROM inv GROUP BY decision_id
-),
--- Qualifying involvement: people who use services, carers or a DPO; 'consult' or higher;
--- not disputed; already started by as_of (planned involvement has not happened yet).
-q AS (
-    SELECT * FROM inv
-    WHERE inv."group" IN ('people_who_use_services', 'carers', 'dpo')
-      AND inv.level_rank >= 2
-      AND inv.attestation <> 'disputed'
-      AND inv.start_date <= $as_of
+    SELECT i.decision_id, count(*) AS recorded_involvements,
+           count(*) FILTER (WHERE i.attestation = 'disputed') AS disputed_involvements
+    FROM involvement i
+    WHERE i.withdrawn_at IS NULL{{scoped}}
+    GROUP BY i.decision_id
 ),
 qualifying AS (
-    SELECT decision_id,
+    SELECT i.decision_id,
            count(*) AS qualifying_involvements,
-           min(start_date) AS first_involved_on,
+           min(i.start_date) AS first_involved_on,
            -- the earliest; of those starting the same day, the first by id (a stable answer)
-           arg_min(involvement_id, (start_date, involvement_id)) AS first_involvement_id,
-           max(level_rank) AS top_rank,
+           arg_min(i.involvement_id, (i.start_date, i.involvement_id)) AS first_involvement_id,
+           max({_RANK.format(col="i.level")}) AS top_rank,
            -- TB-NO-FEEDBACK: told the result within [decided_on, decided_on + window]
-           bool_or(feedback_on BETWEEN decided_on AND decided_on + $feedback_days) AS told_result,
+           bool_or(i.feedback_on BETWEEN d.decided_on AND d.decided_on + $feedback_days)
+               AS told_result,
            -- TB-NO-INFLUENCE
-           bool_or(influence IS NOT NULL AND trim(influence) <> '') AS recorded_influence,
+           bool_or({_HAS_TEXT.format(col="i.influence")}) AS recorded_influence,
            -- TB-SHORT-WINDOW: a formal consultation shorter than the minimum
-           min(end_date - start_date) FILTER (
-               WHERE method = 'consultation' AND end_date IS NOT NULL
-           ) AS shortest_consultation_days,
+           min(CASE WHEN i.method = 'consultation' THEN i.end_date - i.start_date END)
+               AS shortest_consultation_days,
            -- TB-NO-LIVED-EXPERIENCE
-           count(lived_experience_participants) AS lived_experience_recorded,
-           coalesce(sum(lived_experience_participants), 0) AS lived_experience_total,
+           count(i.lived_experience_participants) AS lived_experience_recorded,
+           coalesce(sum(i.lived_experience_participants), 0) AS lived_experience_total,
            -- TB-NO-SUPPORT
-           bool_or(len(accessible_formats) > 0 OR coalesce(expenses_offered, false))
+           bool_or(len(i.accessible_formats) > 0 OR coalesce(i.expenses_offered, false))
                AS offered_support
-    FROM q GROUP BY decision_id
+    FROM involvement i JOIN d ON d.decision_id = i.decision_id
+    WHERE i.withdrawn_at IS NULL AND {_QUALIFYING}
+    GROUP BY i.decision_id
 ),
 facts AS (
     SELECT d.decision_id, d.board_id, d.title, d.summary, d.service_area, d.meeting_id,
@@ -335,8 +343,8 @@ facts AS (
            coalesce(qa.lived_experience_total, 0) AS lived_experience_total,
            coalesce(qa.offered_support, false) AS offered_support
     FROM decision d
-    LEFT JOIN recorded r USING (decision_id)
-    LEFT JOIN qualifying qa USING (decision_id)
+    LEFT JOIN recorded r ON r.decision_id = d.decision_id
+    LEFT JOIN qualifying qa ON qa.decision_id = d.decision_id
     WHERE d.withdrawn_at IS NULL
       AND ($boards IS NULL OR list_contains($boards, d.board_id))
 ),
@@ -392,105 +400,131 @@ def _nice(col: str) -> str:
     return _D.format(col)
 
 
-# Findings about decisions, read off the facts table. One SELECT per rule code.
-DECISION_FINDINGS = f"""
-SELECT 'FTS-EXEMPT' AS code, board_id, decision_id, meeting_id,
-       NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
-       period_date,
-       format('Marked as not affecting people who use services, so not checked for '
-              'involvement. Reason given: {{}}', exemption_reason) AS message
-FROM _facts WHERE first_involvement = 'not_applicable'
-UNION ALL
-SELECT 'FTS-NONE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Decided on {{}} without involving anyone who uses services, a carer or a '
-              'Disabled People''s Organisation at consultation level or above.',
-              {_nice("decided_on")})
-FROM _facts WHERE first_involvement = 'never'
-UNION ALL
-SELECT 'FTS-AT-RISK', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Options were fixed on {{}} and nobody who uses services has been involved '
-              'yet. The decision is still to be taken: involve people before it is.',
-              {_nice("options_fixed_on")})
-FROM _facts WHERE first_involvement = 'pending' AND options_fixed_on <= $as_of
-UNION ALL
-SELECT 'FTS-AFTER-DECISION', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Decided on {{}}, but people who use services were first involved on {{}}: '
-              'they were asked only after the decision was made.',
-              {_nice("decided_on")}, {_nice("first_involved_on")})
-FROM _facts WHERE first_involvement = 'retrofitted'
-UNION ALL
-SELECT 'FTS-AFTER-OPTIONS', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Options were fixed on {{}}, but people who use services were first involved '
-              'on {{}}: they were consulted on a done deal.',
-              {_nice("options_fixed_on")}, {_nice("first_involved_on")})
-FROM _facts WHERE first_involvement = 'late'
-UNION ALL
-SELECT 'FTS-LATE-START', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Identified on {{}}; people who use services were first involved on {{}}, '
-              '{{}} days later. That was before the options were fixed on {{}}, but not from '
-              'the very start (within {{}} days).',
-              {_nice("identified_on")}, {_nice("first_involved_on")},
-              first_involved_on - identified_on, {_nice("options_fixed_on")}, $start_window)
-FROM _facts WHERE first_involvement = 'formative'
-UNION ALL
-SELECT 'FTS-TIMELINE-GAP', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Identified on {{}}; people who use services were first involved on {{}}, '
-              '{{}} days later. The date the options were fixed is not recorded, so it cannot '
-              'be told whether they could still influence the decision.',
-              {_nice("identified_on")}, {_nice("first_involved_on")},
-              first_involved_on - identified_on)
-FROM _facts WHERE first_involvement = 'unknown'
-UNION ALL
-SELECT 'TB-ONE-WAY', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       'The most people who use services were offered was consultation: one-way, not '
-       'working together.'
-FROM _facts WHERE tb_one_way
-UNION ALL
-SELECT 'TB-LABEL-MISMATCH', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       CASE WHEN top_rank IS NULL
-            THEN format('The board paper calls this {{}}, but nobody who uses services was '
+# Findings about decisions, read off the facts: for each rule code, the condition on a
+# decision's facts and the message it then gets. One SQL expression per rule code, computed in
+# the same pass as the facts (a column per code, NULL where the decision has no such finding).
+DECISION_FINDINGS: tuple[tuple[str, str, str], ...] = (
+    (
+        "FTS-EXEMPT",
+        "first_involvement = 'not_applicable'",
+        "format('Marked as not affecting people who use services, so not checked for "
+        "involvement. Reason given: {}', exemption_reason)",
+    ),
+    (
+        "FTS-NONE",
+        "first_involvement = 'never'",
+        "format('Decided on {} without involving anyone who uses services, a carer or a "
+        f"Disabled People''s Organisation at consultation level or above.', {_nice('decided_on')})",
+    ),
+    (
+        "FTS-AT-RISK",
+        "first_involvement = 'pending' AND options_fixed_on <= $as_of",
+        "format('Options were fixed on {} and nobody who uses services has been involved "
+        "yet. The decision is still to be taken: involve people before it is.', "
+        f"{_nice('options_fixed_on')})",
+    ),
+    (
+        "FTS-AFTER-DECISION",
+        "first_involvement = 'retrofitted'",
+        "format('Decided on {}, but people who use services were first involved on {}: "
+        "they were asked only after the decision was made.', "
+        f"{_nice('decided_on')}, {_nice('first_involved_on')})",
+    ),
+    (
+        "FTS-AFTER-OPTIONS",
+        "first_involvement = 'late'",
+        "format('Options were fixed on {}, but people who use services were first involved "
+        "on {}: they were consulted on a done deal.', "
+        f"{_nice('options_fixed_on')}, {_nice('first_involved_on')})",
+    ),
+    (
+        "FTS-LATE-START",
+        "first_involvement = 'formative'",
+        "format('Identified on {}; people who use services were first involved on {}, "
+        "{} days later. That was before the options were fixed on {}, but not from "
+        "the very start (within {} days).', "
+        f"{_nice('identified_on')}, {_nice('first_involved_on')}, "
+        f"first_involved_on - identified_on, {_nice('options_fixed_on')}, $start_window)",
+    ),
+    (
+        "FTS-TIMELINE-GAP",
+        "first_involvement = 'unknown'",
+        "format('Identified on {}; people who use services were first involved on {}, "
+        "{} days later. The date the options were fixed is not recorded, so it cannot "
+        "be told whether they could still influence the decision.', "
+        f"{_nice('identified_on')}, {_nice('first_involved_on')}, "
+        "first_involved_on - identified_on)",
+    ),
+    (
+        "TB-ONE-WAY",
+        "tb_one_way",
+        "'The most people who use services were offered was consultation: one-way, not "
+        "working together.'",
+    ),
+    (
+        "TB-LABEL-MISMATCH",
+        "tb_label_mismatch",
+        """CASE WHEN top_rank IS NULL
+            THEN format('The board paper calls this {}, but nobody who uses services was '
                         'involved at consultation level or above.',
                         replace(claimed_approach, '_', '-'))
-            ELSE format('The board paper calls this {{}}, but the highest level people who '
-                        'use services were involved at was {{}}.',
+            ELSE format('The board paper calls this {}, but the highest level people who '
+                        'use services were involved at was {}.',
                         replace(claimed_approach, '_', '-'),
                         CASE top_rank WHEN 2 THEN 'consult' WHEN 3 THEN 'engage'
                              WHEN 4 THEN 'co-design' ELSE 'co-produce' END)
-       END
-FROM _facts WHERE tb_label_mismatch
-UNION ALL
-SELECT 'TB-NO-FEEDBACK', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Decided on {{}}, and by {{}} nobody who took part had been told the result or '
-              'how their input was used.', {_nice("decided_on")},
-              {_nice("decided_on + $feedback_days")})
-FROM _facts WHERE tb_no_feedback
-UNION ALL
-SELECT 'TB-NO-INFLUENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('Decided on {{}} with no record of anything that changed because of what people '
-              'who use services said.', {_nice("decided_on")})
-FROM _facts WHERE tb_no_influence
-UNION ALL
-SELECT 'TB-SHORT-WINDOW', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('A formal consultation ran for only {{}} days; at least {{}} days gives people '
-              'adequate time to respond.', shortest_consultation_days, $min_consultation_days)
-FROM _facts WHERE tb_short_window
-UNION ALL
-SELECT 'TB-NO-LIVED-EXPERIENCE', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       'None of the participants recorded had lived experience of the services concerned.'
-FROM _facts WHERE tb_no_lived_experience
-UNION ALL
-SELECT 'TB-NO-SUPPORT', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       'No accessible formats (easy read, BSL, transport, ...) and no expenses were offered '
-       'to the people asked to take part.'
-FROM _facts WHERE tb_no_support
-UNION ALL
-SELECT 'TB-DISPUTED', board_id, decision_id, meeting_id, NULL, NULL, NULL, period_date,
-       format('{{}} of the recorded involvements {{}} disputed, so {{}} not count.',
-              disputed_involvements,
-              CASE WHEN disputed_involvements = 1 THEN 'is' ELSE 'are' END,
-              CASE WHEN disputed_involvements = 1 THEN 'it does' ELSE 'they do' END)
-FROM _facts WHERE tb_disputed
-"""
+       END""",
+    ),
+    (
+        "TB-NO-FEEDBACK",
+        "tb_no_feedback",
+        "format('Decided on {}, and by {} nobody who took part had been told the result or "
+        f"how their input was used.', {_nice('decided_on')}, "
+        f"{_nice('decided_on + $feedback_days')})",
+    ),
+    (
+        "TB-NO-INFLUENCE",
+        "tb_no_influence",
+        "format('Decided on {} with no record of anything that changed because of what people "
+        f"who use services said.', {_nice('decided_on')})",
+    ),
+    (
+        "TB-SHORT-WINDOW",
+        "tb_short_window",
+        "format('A formal consultation ran for only {} days; at least {} days gives people "
+        "adequate time to respond.', shortest_consultation_days, $min_consultation_days)",
+    ),
+    (
+        "TB-NO-LIVED-EXPERIENCE",
+        "tb_no_lived_experience",
+        "'None of the participants recorded had lived experience of the services concerned.'",
+    ),
+    (
+        "TB-NO-SUPPORT",
+        "tb_no_support",
+        "'No accessible formats (easy read, BSL, transport, ...) and no expenses were offered "
+        "to the people asked to take part.'",
+    ),
+    (
+        "TB-DISPUTED",
+        "tb_disputed",
+        "format('{} of the recorded involvements {} disputed, so {} not count.', "
+        "disputed_involvements, "
+        "CASE WHEN disputed_involvements = 1 THEN 'is' ELSE 'are' END, "
+        "CASE WHEN disputed_involvements = 1 THEN 'it does' ELSE 'they do' END)",
+    ),
+)
+DECISION_CODES = tuple(code for code, _, _ in DECISION_FINDINGS)
+
+# The facts with a column per decision rule code holding the finding's message.
+FACTS_AND_FINDINGS = (
+    "SELECT *,\n"
+    + ",\n".join(
+        f'    CASE WHEN {condition} THEN {message} END AS "{code}"'
+        for code, condition, message in DECISION_FINDINGS
+    )
+    + f"\nFROM ({DECISION_FACTS})"
+)
 
 # REP-NO-VOICE: a decided decision whose meeting had no lived-experience voice at the table.
 REP_NO_VOICE = f"""
@@ -500,14 +534,19 @@ WITH voiced AS (
     WHERE a.withdrawn_at IS NULL AND m.withdrawn_at IS NULL
       AND a.status IN ('present', 'remote', 'substitute')
       AND (m.role IN ('service_user_rep', 'carer_rep', 'dpo_rep') OR m.lived_experience)
+),
+-- the few meetings with no such voice, before they meet the decisions
+unvoiced AS (
+    SELECT meeting_id, date FROM meeting
+    WHERE withdrawn_at IS NULL AND meeting_id NOT IN (SELECT meeting_id FROM voiced)
 )
 SELECT 'REP-NO-VOICE' AS code, f.board_id, f.decision_id, f.meeting_id,
        NULL::VARCHAR AS item, NULL::DATE AS check_date, NULL::VARCHAR AS role,
        mt.date AS period_date,
        format('Decided on {{}} at a meeting on {{}} where nobody with lived experience was '
               'at the table.', {_nice("f.decided_on")}, {_nice("mt.date")}) AS message
-FROM _facts f JOIN meeting mt ON mt.meeting_id = f.meeting_id AND mt.withdrawn_at IS NULL
-WHERE f.decided AND f.meeting_id NOT IN (SELECT meeting_id FROM voiced)
+FROM _facts f JOIN unvoiced mt ON mt.meeting_id = f.meeting_id
+WHERE f.decided
 """
 
 # REP-COMPOSITION: an Integration Joint Board meeting with no current member in a required role.
@@ -538,30 +577,29 @@ WHERE NOT EXISTS (
 )
 """
 
-# Health-check scores per check, item and side, counting respondents (not rows).
-# One row per answer: (response_id, item) is the table's key, so within one item counting
-# rows counts respondents (no DISTINCT needed).
-_HC_SCORES = """
-hc AS (
-    SELECT board_id, check_date, item, respondent_group, score FROM health_check
-    WHERE withdrawn_at IS NULL AND check_date <= $as_of
-      AND ($boards IS NULL OR list_contains($boards, board_id))
-)
-"""
-
-# HC-GAP: professionals' mean exceeds the lived-experience side's by the gap or more.
-HC_GAP = f"""
-WITH {_HC_SCORES},
-sides AS (
+# Health-check scores per check and item, for everyone and for each side, counting respondents
+# (not rows). One row per answer: (response_id, item) is the table's key, so within one item
+# counting rows counts respondents (no DISTINCT needed). HC-GAP and HC-DECLINE both read it, so
+# the finding query computes it once (``WITH HC_SCORES``).
+HC_SCORES = """
+hc_scores AS MATERIALIZED (
     SELECT board_id, check_date, item,
+           count(*) AS n, sum(score) AS total,
            count(*) FILTER (WHERE respondent_group = 'professional') AS n_pro,
            sum(score) FILTER (WHERE respondent_group = 'professional') AS sum_pro,
            count(*) FILTER (
                WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS n_le,
            sum(score) FILTER (
                WHERE respondent_group IN ('lived_experience', 'carer', 'dpo')) AS sum_le
-    FROM hc GROUP BY ALL
+    FROM health_check
+    WHERE withdrawn_at IS NULL AND check_date <= $as_of
+      AND ($boards IS NULL OR list_contains($boards, board_id))
+    GROUP BY board_id, check_date, item
 )
+"""
+
+# HC-GAP: professionals' mean exceeds the lived-experience side's by the gap or more.
+HC_GAP = f"""
 SELECT 'HC-GAP' AS code, board_id, NULL::VARCHAR AS decision_id, NULL::VARCHAR AS meeting_id,
        item, check_date, NULL::VARCHAR AS role, check_date AS period_date,
        format('At the health-check of {{}}, professionals scored "{{}}" {{}} on average and '
@@ -569,7 +607,7 @@ SELECT 'HC-GAP' AS code, board_id, NULL::VARCHAR AS decision_id, NULL::VARCHAR A
               {_nice("check_date")}, item, round(sum_pro / n_pro, 1)::VARCHAR,
               round(sum_le / n_le, 1)::VARCHAR,
               round(sum_pro / n_pro - sum_le / n_le, 1)::VARCHAR) AS message
-FROM sides
+FROM hc_scores
 WHERE n_pro >= $suppression AND n_le >= $suppression
   -- compared on whole numbers so that a gap of exactly the threshold is not lost to rounding
   AND (sum_pro * n_le - sum_le * n_pro) >= $gap * n_pro * n_le - 1e-9
@@ -577,18 +615,10 @@ WHERE n_pro >= $suppression AND n_le >= $suppression
 
 # HC-DECLINE: an item's mean fell by the decline threshold or more since the previous check.
 HC_DECLINE = f"""
-WITH {_HC_SCORES},
-checks AS (
-    SELECT DISTINCT board_id, check_date FROM hc
-),
-previous AS (
+WITH previous AS (
     SELECT board_id, check_date,
            lag(check_date) OVER (PARTITION BY board_id ORDER BY check_date) AS previous_date
-    FROM checks
-),
-item_means AS (
-    SELECT board_id, check_date, item, count(*) AS n, sum(score) AS total
-    FROM hc GROUP BY ALL
+    FROM (SELECT DISTINCT board_id, check_date FROM hc_scores)
 )
 SELECT 'HC-DECLINE' AS code, p.board_id, NULL::VARCHAR AS decision_id,
        NULL::VARCHAR AS meeting_id, now_.item, p.check_date, NULL::VARCHAR AS role,
@@ -599,8 +629,8 @@ SELECT 'HC-DECLINE' AS code, p.board_id, NULL::VARCHAR AS decision_id,
               {_nice("p.previous_date")}, round(now_.total / now_.n, 1)::VARCHAR,
               {_nice("p.check_date")}) AS message
 FROM previous p
-JOIN item_means now_ ON now_.board_id = p.board_id AND now_.check_date = p.check_date
-JOIN item_means before ON before.board_id = p.board_id AND before.check_date = p.previous_date
+JOIN hc_scores now_ ON now_.board_id = p.board_id AND now_.check_date = p.check_date
+JOIN hc_scores before ON before.board_id = p.board_id AND before.check_date = p.previous_date
      AND before.item = now_.item
 WHERE now_.n >= $suppression AND before.n >= $suppression
   AND (before.total * now_.n - now_.total * before.n) >= $decline * now_.n * before.n - 1e-9
@@ -775,6 +805,69 @@ def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
+def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
+    """The rows of ``table`` in the order of ``keys``, ascending, nulls last.
+
+    Arrow sorts by the key columns and then gathers whole rows once, which costs far less than
+    DuckDB's ORDER BY moving every text column through its sort. Text compares byte by byte in
+    both, so the order is the one ``ORDER BY ... NULLS LAST`` gives."""
+    if table.num_rows < 2:
+        return table
+    order = pc.sort_indices(
+        table.select(keys), sort_keys=[(k, "ascending", "at_end") for k in keys]
+    )
+    return table.take(order)
+
+
+# Each rule's severity, principle and severity rank (critical first), looked up by code.
+_RULE_CODES = pa.array([r.code for r in RULES], pa.string())
+_RULE_SEVERITY = pa.array([r.severity for r in RULES], pa.string())
+_RULE_PRINCIPLE = pa.array([r.principle for r in RULES], pa.string())
+_RULE_RANK = pa.array([SEVERITIES.index(r.severity) for r in RULES], pa.int8())
+_FINDING_ORDER = ["rank", "board_id", "code", "decision_id", "meeting_id", "item", "check_date"]
+
+
+def _with_rule_columns(findings: pa.Table) -> pa.Table:
+    """The findings with their rule's severity and principle, most severe first."""
+    rule = pc.index_in(findings["code"], value_set=_RULE_CODES)
+    table = findings.append_column("rank", pc.take(_RULE_RANK, rule))
+    table = table.append_column("severity", pc.take(_RULE_SEVERITY, rule))
+    table = table.append_column("principle", pc.take(_RULE_PRINCIPLE, rule))
+    return _sorted(table, _FINDING_ORDER).select(list(_JSON_FINDING_ALL))
+
+
+_JSON_FINDING_ALL = (
+    "code", "severity", "board_id", "decision_id", "meeting_id", "item", "check_date", "role",
+    "period_date", "message", "principle",
+)  # fmt: skip
+
+
+def _decision_findings(facts: pa.Table, like: pa.Schema) -> pa.Table:
+    """One row per message in the facts' rule-code columns, in the columns of ``like``."""
+    rows, codes, messages = [], [], []
+    for code in DECISION_CODES:
+        column = facts[code]
+        found = pc.is_valid(column)
+        rows.append(pc.indices_nonzero(found))
+        messages.append(column.filter(found))
+        codes.append(pa.repeat(pa.scalar(code, pa.string()), len(rows[-1])))
+    taken = pa.concat_arrays(rows)
+    n = len(taken)
+    keys = facts.select(["board_id", "decision_id", "meeting_id", "period_date"]).take(taken)
+    columns = {
+        "code": pa.concat_arrays(codes),
+        "board_id": keys["board_id"],
+        "decision_id": keys["decision_id"],
+        "meeting_id": keys["meeting_id"],
+        "item": pa.nulls(n, like.field("item").type),
+        "check_date": pa.nulls(n, like.field("check_date").type),
+        "role": pa.nulls(n, like.field("role").type),
+        "period_date": keys["period_date"],
+        "message": pa.chunked_array([c for m in messages for c in m.chunks], pa.string()),
+    }
+    return pa.table(columns, schema=like)
+
+
 def run_check(
     store: Store,
     as_of: dt.date | None = None,
@@ -786,47 +879,27 @@ def run_check(
     as_of = as_of or dt.date.today()
     params = _params(as_of, thresholds, boards)
     result = CheckResult(as_of=as_of, thresholds=thresholds, boards=tuple(sorted(boards or ())))
-    facts_sql = (
-        "SELECT * FROM ("
-        + DECISION_FACTS.replace("$boards", "CAST($boards AS VARCHAR[])")
-        + ") ORDER BY board_id, identified_on, decision_id"
-    )
-    finding_sql = " UNION ALL ".join(
-        f"({sql})"
-        for sql in (
-            DECISION_FINDINGS,
-            REP_NO_VOICE,
-            REP_COMPOSITION,
-            HC_GAP,
-            HC_DECLINE,
-            HC_OVERDUE,
+    facts_sql = FACTS_AND_FINDINGS.replace(
+        "{scoped}", "\n      AND i.decision_id IN (SELECT decision_id FROM d)" if boards else ""
+    ).replace("$boards", "CAST($boards AS VARCHAR[])")
+    finding_sql = (
+        f"WITH {HC_SCORES}\n"
+        + " UNION ALL ".join(
+            f"({sql})" for sql in (REP_NO_VOICE, REP_COMPOSITION, HC_GAP, HC_DECLINE, HC_OVERDUE)
         )
     ).replace("$boards", "CAST($boards AS VARCHAR[])")
-    severity = (
-        "CASE code " + " ".join(f"WHEN '{r.code}' THEN '{r.severity}'" for r in RULES) + " END"
-    )
-    principle = (
-        "CASE code "
-        + " ".join(
-            f"WHEN '{r.code}' THEN '{r.principle.replace(chr(39), chr(39) * 2)}'" for r in RULES
-        )
-        + " END"
-    )
-    ordered = f"""
-        SELECT code, {severity} AS severity, board_id, decision_id, meeting_id, item,
-               check_date, role, period_date, message, {principle} AS principle
-        FROM ({finding_sql})
-        ORDER BY {_SEVERITY_RANK.replace("severity", severity)}, board_id, code,
-                 decision_id NULLS LAST, meeting_id NULLS LAST, item NULLS LAST,
-                 check_date NULLS LAST
-    """
     with store.cursor() as cur:
         # The decision facts come back as Arrow, and the finding queries read that same table
         # (registered as _facts) rather than a copy written into the database.
-        result.decision_table = cur.execute(facts_sql, _used(facts_sql, params)).to_arrow_table()
-        cur.register("_facts", result.decision_table)
+        facts = cur.execute(facts_sql, _used(facts_sql, params)).to_arrow_table()
+        cur.register("_facts", facts)
         try:
-            result.finding_table = cur.execute(ordered, _used(ordered, params)).to_arrow_table()
+            others = cur.execute(finding_sql, _used(finding_sql, params)).to_arrow_table()
         finally:
             cur.unregister("_facts")
+    findings = pa.concat_tables([_decision_findings(facts, others.schema), others])
+    result.decision_table = _sorted(
+        facts.drop_columns(list(DECISION_CODES)), ["board_id", "identified_on", "decision_id"]
+    )
+    result.finding_table = _with_rule_columns(findings)
     return result
