@@ -18,7 +18,6 @@ import streamlit as st
 from coprod import users
 from coprod.access import ACTION_WORDS, PUBLIC, Access, Action, Role
 from coprod.charts import Chart
-from coprod.interchange import ImportRejected, import_source
 from coprod.models import EARLIEST_DATE, LATEST_DATE
 from coprod.rules import CheckResult, run_check
 from coprod.settings import DEMO_DIR, store_location
@@ -509,6 +508,8 @@ def _offer_demo(db: Store, access: Access) -> None:
         load = st.button("Load the demo data", type="primary", key="load_demo")
     if not load:
         st.stop()
+    from coprod.interchange import ImportRejected, import_source  # only for an empty store
+
     try:
         import_source(db, DEMO_DIR, Change(access.identity, "form", access))
     except ImportRejected as rejected:
@@ -533,6 +534,14 @@ ACCESSIBLE_STYLE = """<style>
 </style>"""
 
 
+def _is_empty(db: Store) -> bool:
+    return db.is_empty()
+
+
+def _holds_demo_data(db: Store) -> bool:
+    return db.holds_demo_data()
+
+
 def frame(access: Access) -> Frame:
     """Draw the shared frame (who is signed in, board and period pickers) and return what was
     picked. Only the boards this person may see are offered or counted."""
@@ -540,15 +549,16 @@ def frame(access: Access) -> Frame:
     st.html(ACCESSIBLE_STYLE)
     _account(access)
     db = store()
-    if db.is_empty():
+    # What the frame reads of the store, once per data version.
+    if memo(_is_empty, db):
         _offer_demo(db, access)
-    if db.holds_demo_data():
+    if memo(_holds_demo_data, db):
         st.info(
             "**Demo data.** The boards, people and decisions shown here are made up, to show "
             "how coprod works.",
             icon=":material/science:",
         )
-    board_table = boards(db)
+    board_table = memo(boards, db)
     names = {
         board_id: name
         for board_id, name in zip(board_table["board_id"], board_table["name"], strict=True)

@@ -428,3 +428,37 @@ def overview_figures(
         suspect_table=suspect_table,
         by_quarter=category_by_quarter(decisions),
     )
+
+
+def story_history(
+    store: Store, decision_id: str, involvement_ids: tuple[str, ...]
+) -> list[dict[str, str]]:
+    """Every recorded change to a decision and its involvement, oldest first, as the story's
+    history table shows them (When, Record, Who, How, What, Changes)."""
+    from coprod import records  # records reads and writes; the pages ask it only for this
+    from coprod.models import Decision, Involvement
+
+    changes = records.history(store, Decision, decision_id)
+    for involvement_id in involvement_ids:
+        changes += records.history(store, Involvement, involvement_id)
+    changes.sort(key=lambda e: e["changed_at"])
+    return [
+        {
+            "When": f"{e['changed_at']:%-d %b %Y %H:%M}",
+            "Record": e["record_key"],
+            "Who": e["actor"],
+            "How": e["source"],
+            "What": e["action"],
+            "Changes": records.describe_changes(e["changes"]),
+        }
+        for e in changes
+    ]
+
+
+def facts_list(facts: dict[str, str]) -> str:
+    """Labelled facts as a markdown list (``- **Label:** value``), each value made ``plain``: one
+    element where a table would draw two cells a fact. A value's own line breaks stay inside
+    its item."""
+    return "\n".join(
+        f"- **{label}:** " + plain(value).replace("\n", "\n   ") for label, value in facts.items()
+    )

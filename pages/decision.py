@@ -11,14 +11,16 @@ import ui
 from coprod import records
 from coprod.access import Action, Forbidden
 from coprod.charts import decision_timeline_chart
-from coprod.models import Attestation, Decision, Involvement
+from coprod.models import Attestation
 from coprod.rules import RULES_BY_CODE
 from coprod.views import (
     CATEGORY_LABELS,
     decision_story,
+    facts_list,
     long_date,
     plain,
     plain_table,
+    story_history,
     story_sentence,
 )
 
@@ -71,7 +73,9 @@ if len(matches) > SHOWN:
     )
 st.query_params["decision"] = decision_id
 st.session_state["_decision_in_url"] = decision_id
-story = decision_story(ui.store(), decision_id, frame.result)
+db = ui.store()
+# The story and its history, read once per data version and check.
+story = ui.memo(decision_story, db, decision_id, frame.result)
 if story is None:
     st.error(f"There is no decision with the id {plain(decision_id)}.")
     st.stop()
@@ -87,11 +91,11 @@ st.markdown(
     f"**{plain(decision['board_name'])}** · "
     f"{plain(decision['service_area'] or 'service area not recorded')}"
     f" · decision `{decision['decision_id']}`"
+    + (f"\n\n{plain(decision['summary'])}" if decision["summary"] else "")
 )
-if decision["summary"]:
-    st.markdown(plain(decision["summary"]))
-st.markdown(f"### First involvement: {CATEGORY_LABELS[category].lower()}")
-st.markdown(plain(story_sentence(story)))
+st.markdown(
+    f"### First involvement: {CATEGORY_LABELS[category].lower()}\n\n" + plain(story_sentence(story))
+)
 
 facts = {
     "Identified": long_date(decision["identified_on"]),
@@ -105,7 +109,7 @@ facts = {
 }
 if not decision["affects_people_who_use_services"]:
     facts["Exempt because"] = decision["exemption_reason"] or ""
-st.table(plain_table(pd.DataFrame(list(facts.items()), columns=["", "Value"]).set_index("")))
+st.markdown(facts_list(facts))
 
 st.header("Findings")
 if not story["findings"]:
@@ -113,12 +117,14 @@ if not story["findings"]:
 for finding in story["findings"]:
     rule = RULES_BY_CODE[finding["code"]]
     with st.container(border=True):
-        st.markdown(f"**{rule.title}** · `{rule.code}` · {finding['severity']}")
-        st.markdown(plain(finding["message"]))
-        st.markdown(f"*Principle:* {finding['principle']}")
+        st.markdown(
+            f"**{rule.title}** · `{rule.code}` · {finding['severity']}\n\n"
+            f"{plain(finding['message'])}\n\n"
+            f"*Principle:* {finding['principle']}"
+        )
 
 st.header("The story in date order")
-ui.show_chart(decision_timeline_chart(story), key="timeline")
+ui.show_chart(ui.shared(decision_timeline_chart, story), key="timeline")
 events = pd.DataFrame(story["events"])
 events["date"] = events["date"].map(long_date)
 events.columns = ["Date", "What happened", "Detail"]
@@ -150,7 +156,7 @@ def _attest(inv: dict[str, Any]) -> None:
         if st.form_submit_button("Save"):
             try:
                 records.attest(
-                    ui.store(),
+                    db,
                     inv["involvement_id"],
                     Attestation(choice),
                     note.strip() or None,
@@ -171,12 +177,6 @@ if not story["involvements"]:
     st.info("No involvement is recorded for this decision.")
 for inv in story["involvements"]:
     with st.container(border=True):
-        st.markdown(
-            f"**{plain(inv['involvement_id'])}** · {inv['level'].replace('_', '-')} with "
-            f"{inv['group'].replace('_', ' ')}"
-            + (f" ({plain(inv['organisation'])})" if inv["organisation"] else "")
-            + f" · **{inv['counts']}**"
-        )
         details = {
             "When": f"{long_date(inv['start_date'])} to {long_date(inv['end_date'])}",
             "Method": (inv["method"] or "not recorded").replace("_", " "),
@@ -200,8 +200,12 @@ for inv in story["involvements"]:
                 else ""
             ),
         }
-        st.table(
-            plain_table(pd.DataFrame(list(details.items()), columns=["", "Value"]).set_index(""))
+        st.markdown(
+            f"**{plain(inv['involvement_id'])}** · {inv['level'].replace('_', '-')} with "
+            f"{inv['group'].replace('_', ' ')}"
+            + (f" ({plain(inv['organisation'])})" if inv["organisation"] else "")
+            + f" · **{inv['counts']}**\n\n"
+            + facts_list(details)
         )
         if frame.access.may(Action.attest, decision["board_id"]):
             _attest(inv)
@@ -210,10 +214,9 @@ if not frame.access.may(Action.read_records, decision["board_id"]):
     st.stop()  # the public view: no notes, no names of who changed what
 
 st.header("History")
-changes = records.history(ui.store(), Decision, decision_id)
-for inv in story["involvements"]:
-    changes += records.history(ui.store(), Involvement, inv["involvement_id"])
-changes.sort(key=lambda e: e["changed_at"])
+changes = ui.memo(
+    story_history, db, decision_id, tuple(inv["involvement_id"] for inv in story["involvements"])
+)
 if not changes:
     st.info("No changes are recorded for this decision.")
 else:
@@ -221,17 +224,4 @@ else:
         f"{len(changes)} recorded changes to this decision and its involvement, oldest first. "
         "The whole audit trail is on the Audit trail page."
     )
-    history = pd.DataFrame(
-        [
-            {
-                "When": f"{e['changed_at']:%-d %b %Y %H:%M}",
-                "Record": e["record_key"],
-                "Who": e["actor"],
-                "How": e["source"],
-                "What": e["action"],
-                "Changes": records.describe_changes(e["changes"]),
-            }
-            for e in changes
-        ]
-    )
-    st.table(plain_table(history.set_index("When")))
+    st.table(plain_table(pd.DataFrame(changes).set_index("When")))

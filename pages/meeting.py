@@ -14,7 +14,8 @@ from coprod.views import long_date, plain, plain_table, plural
 frame = ui.current()
 db = ui.store()
 
-options = meetings(db, frame.board_ids)
+# The meetings, the agenda and who is at the table, read once per data version (and check).
+options = ui.memo(meetings, db, frame.board_ids)
 if not options:
     st.title("Meeting mode")
     st.info("There are no meetings for the boards chosen.")
@@ -47,7 +48,7 @@ meeting_id = st.selectbox(
     ),
     key="meeting_pick",
 )
-board_agenda = agenda(db, meeting_id, frame.result)
+board_agenda = ui.memo(agenda, db, meeting_id, frame.result)
 assert board_agenda is not None
 meeting = board_agenda.meeting
 
@@ -67,8 +68,8 @@ if board_agenda.at_risk:
         icon=":material/warning:",
     )
 with st.expander("Who is at the table"):
-    seats = at_the_table(
-        db, meeting, names=frame.access.may(Action.read_records, meeting["board_id"])
+    seats = ui.memo(
+        at_the_table, db, meeting, names=frame.access.may(Action.read_records, meeting["board_id"])
     )
     if seats:
         st.table(plain_table(pd.DataFrame(seats).set_index("Member")))
@@ -81,11 +82,13 @@ for item in board_agenda.items:
     decision = item.decision
     with st.container(border=True):
         st.header(f"Item {item.number}: {plain(decision['title'])}")
-        st.markdown(f"**{item.category_text[0].upper()}{item.category_text[1:]}.**")
-        st.subheader("Before you decide")
         st.markdown(
             "\n".join(
                 [
+                    f"**{item.category_text[0].upper()}{item.category_text[1:]}.**",
+                    "",
+                    "### Before you decide",
+                    "",
                     f"- **Who was involved, and when:** {plain(item.involvement_text())}",
                     "- **Tick-box signals:** "
                     + (
