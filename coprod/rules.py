@@ -283,8 +283,9 @@ _HAS_TEXT = (
 
 # Every involvement is read once for the counts of recorded and disputed involvement, and the
 # qualifying ones once more for the figures the rules need; both are grouped by decision before
-# they meet the decision table, whose text columns are read only there. With a board filter the
-# involvement is first narrowed to those boards' decisions ({scoped}).
+# they meet the decision table (joining first would carry every involvement column through the
+# join), whose text columns are read only there. With a board filter the involvement is first
+# narrowed to those boards' decisions ({scoped}).
 DECISION_FACTS = f"""
 WITH d AS (
     SELECT decision_id, decided_on FROM decision
@@ -305,9 +306,9 @@ qualifying AS (
            -- the earliest; of those starting the same day, the first by id (a stable answer)
            arg_min(i.involvement_id, (i.start_date, i.involvement_id)) AS first_involvement_id,
            max({_RANK.format(col="i.level")}) AS top_rank,
-           -- TB-NO-FEEDBACK: told the result within [decided_on, decided_on + window]
-           bool_or(i.feedback_on BETWEEN d.decided_on AND d.decided_on + $feedback_days)
-               AS told_result,
+           -- TB-NO-FEEDBACK: the dates people were told the result, compared with the
+           -- decision date once the decisions join in
+           list(i.feedback_on) FILTER (WHERE i.feedback_on IS NOT NULL) AS feedback_dates,
            -- TB-NO-INFLUENCE
            bool_or({_HAS_TEXT.format(col="i.influence")}) AS recorded_influence,
            -- TB-SHORT-WINDOW: a formal consultation shorter than the minimum
@@ -319,8 +320,8 @@ qualifying AS (
            -- TB-NO-SUPPORT
            bool_or(len(i.accessible_formats) > 0 OR coalesce(i.expenses_offered, false))
                AS offered_support
-    FROM involvement i JOIN d ON d.decision_id = i.decision_id
-    WHERE i.withdrawn_at IS NULL AND {_QUALIFYING}
+    FROM involvement i
+    WHERE i.withdrawn_at IS NULL{{scoped}} AND {_QUALIFYING}
     GROUP BY i.decision_id
 ),
 facts AS (
@@ -336,7 +337,9 @@ facts AS (
            coalesce(r.disputed_involvements, 0) AS disputed_involvements,
            coalesce(qa.qualifying_involvements, 0) AS qualifying_involvements,
            qa.first_involved_on, qa.first_involvement_id, qa.top_rank,
-           coalesce(qa.told_result, false) AS told_result,
+           -- TB-NO-FEEDBACK: told the result within [decided_on, decided_on + window]
+           coalesce(list_bool_or(list_transform(qa.feedback_dates, lambda f: f BETWEEN
+               d.decided_on AND d.decided_on + $feedback_days)), false) AS told_result,
            coalesce(qa.recorded_influence, false) AS recorded_influence,
            qa.shortest_consultation_days,
            coalesce(qa.lived_experience_recorded, 0) AS lived_experience_recorded,
@@ -828,12 +831,18 @@ _FINDING_ORDER = ["rank", "board_id", "code", "decision_id", "meeting_id", "item
 
 
 def _with_rule_columns(findings: pa.Table) -> pa.Table:
-    """The findings with their rule's severity and principle, most severe first."""
-    rule = pc.index_in(findings["code"], value_set=_RULE_CODES)
-    table = findings.append_column("rank", pc.take(_RULE_RANK, rule))
+    """The findings with their rule's severity and principle, most severe first.
+
+    The order is found on the key columns alone; the rows are gathered once in that order, and
+    each rule's severity and principle are then looked up by code."""
+    rank = pc.take(_RULE_RANK, pc.index_in(findings["code"], value_set=_RULE_CODES))
+    keys = findings.select(_FINDING_ORDER[1:]).append_column("rank", rank)
+    order = pc.sort_indices(keys, sort_keys=[(k, "ascending", "at_end") for k in _FINDING_ORDER])
+    table = findings.take(order)
+    rule = pc.index_in(table["code"], value_set=_RULE_CODES)
     table = table.append_column("severity", pc.take(_RULE_SEVERITY, rule))
     table = table.append_column("principle", pc.take(_RULE_PRINCIPLE, rule))
-    return _sorted(table, _FINDING_ORDER).select(list(_JSON_FINDING_ALL))
+    return table.select(list(_JSON_FINDING_ALL))
 
 
 _JSON_FINDING_ALL = (
