@@ -84,57 +84,63 @@ decision = story["decision"]
 verdict = story["verdict"] or {}
 category = verdict.get("first_involvement", "unknown")
 
-st.title(plain(decision["title"]))
-if flash := st.session_state.pop("story_flash", None):
-    st.success(flash, icon=":material/check_circle:")
-st.markdown(
-    f"**{plain(decision['board_name'])}** · "
-    f"{plain(decision['service_area'] or 'service area not recorded')}"
-    f" · decision `{decision['decision_id']}`"
-    + (f"\n\n{plain(decision['summary'])}" if decision["summary"] else "")
-)
-st.markdown(
-    f"### First involvement: {CATEGORY_LABELS[category].lower()}\n\n" + plain(story_sentence(story))
-)
+head = st.container()  # the title, the facts and the findings, drawn below
+# The timeline is sent first, into its place after the findings: the browser starts loading
+# the chart's code (the largest of the page) while the rest of the story arrives.
+with st.container():
+    st.header("The story in date order")
+    ui.show_chart(ui.shared(decision_timeline_chart, story), key="timeline")
+    events = pd.DataFrame(story["events"])
+    events["date"] = events["date"].map(long_date)
+    events.columns = ["Date", "What happened", "Detail"]
+    st.table(plain_table(events.set_index("Date")))
+with head:
+    st.title(plain(decision["title"]))
+    if flash := st.session_state.pop("story_flash", None):
+        st.success(flash, icon=":material/check_circle:")
+    st.markdown(
+        f"**{plain(decision['board_name'])}** · "
+        f"{plain(decision['service_area'] or 'service area not recorded')}"
+        f" · decision `{decision['decision_id']}`"
+        + (f"\n\n{plain(decision['summary'])}" if decision["summary"] else "")
+    )
+    st.markdown(
+        f"### First involvement: {CATEGORY_LABELS[category].lower()}\n\n"
+        + plain(story_sentence(story))
+    )
 
-facts = {
-    "Identified": long_date(decision["identified_on"]),
-    "Options fixed": long_date(decision["options_fixed_on"]),
-    "Decided": long_date(decision["decided_on"])
-    + (f" (meeting {decision['meeting_id']})" if decision["meeting_id"] else ""),
-    "Outcome": decision["outcome"] or "not recorded",
-    "First involved": long_date(verdict.get("first_involved_on")),
-    "Approach the paper claims": story["claimed"].value.replace("_", "-"),
-    "Tick-box suspect": "yes" if verdict.get("tick_box_suspect") else "no",
-}
-if not decision["affects_people_who_use_services"]:
-    facts["Exempt because"] = decision["exemption_reason"] or ""
-st.markdown(facts_list(facts))
+    facts = {
+        "Identified": long_date(decision["identified_on"]),
+        "Options fixed": long_date(decision["options_fixed_on"]),
+        "Decided": long_date(decision["decided_on"])
+        + (f" (meeting {decision['meeting_id']})" if decision["meeting_id"] else ""),
+        "Outcome": decision["outcome"] or "not recorded",
+        "First involved": long_date(verdict.get("first_involved_on")),
+        "Approach the paper claims": story["claimed"].value.replace("_", "-"),
+        "Tick-box suspect": "yes" if verdict.get("tick_box_suspect") else "no",
+    }
+    if not decision["affects_people_who_use_services"]:
+        facts["Exempt because"] = decision["exemption_reason"] or ""
+    st.markdown(facts_list(facts))
 
-st.header("Findings")
-if not story["findings"]:
-    st.success("No findings: nothing here breaks the rules.")
-for finding in story["findings"]:
-    rule = RULES_BY_CODE[finding["code"]]
-    with st.container(border=True):
-        st.markdown(
-            f"**{rule.title}** · `{rule.code}` · {finding['severity']}\n\n"
-            f"{plain(finding['message'])}\n\n"
-            f"*Principle:* {finding['principle']}"
-        )
-
-st.header("The story in date order")
-ui.show_chart(ui.shared(decision_timeline_chart, story), key="timeline")
-events = pd.DataFrame(story["events"])
-events["date"] = events["date"].map(long_date)
-events.columns = ["Date", "What happened", "Detail"]
-st.table(plain_table(events.set_index("Date")))
+    st.header("Findings")
+    if not story["findings"]:
+        st.success("No findings: nothing here breaks the rules.")
+    for finding in story["findings"]:
+        rule = RULES_BY_CODE[finding["code"]]
+        with st.container(border=True):
+            st.markdown(
+                f"**{rule.title}** · `{rule.code}` · {finding['severity']}\n\n"
+                f"{plain(finding['message'])}\n\n"
+                f"*Principle:* {finding['principle']}"
+            )
 
 
 def _attest(inv: dict[str, Any]) -> None:
     """A DPO representative confirms or disputes what officers recorded."""
+    # A popover: the browser draws its form only once it is opened.
     with (
-        st.expander(f"Confirm or dispute {plain(inv['involvement_id'])}"),
+        st.popover(f"Confirm or dispute {plain(inv['involvement_id'])}"),
         st.form(f"attest_{inv['involvement_id']}"),
     ):
         choice = st.radio(

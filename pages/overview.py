@@ -29,26 +29,6 @@ frame = ui.current()
 figures = ui.memo_period(overview_figures, frame, frame.board_names, LISTED)
 counts = figures.counts
 
-st.title("Were people involved from the start?")
-st.markdown(headline_sentence(counts, frame.period))
-
-columns = st.columns(len(DECIDED_CATEGORIES))
-for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
-    column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
-
-st.header("Findings that need attention")
-critical, major, suspects = figures.critical, figures.major, figures.suspects
-st.markdown(
-    f"In the period there {'is' if critical == 1 else 'are'} {plural(critical, 'critical finding')}"
-    f" and {plural(major, 'major finding')}, and "
-    f"{plural(suspects, 'decision')} {'looks' if suspects == 1 else 'look'} like a "
-    "tick-box exercise."
-)
-first, second, third = st.columns(3)
-first.metric("Critical findings", critical)
-second.metric("Major findings", major)
-third.metric("Tick-box suspects", suspects)
-
 
 @st.fragment
 def every_serious_finding(listed: pd.DataFrame, serious: int) -> None:
@@ -72,23 +52,47 @@ def every_serious_finding(listed: pd.DataFrame, serious: int) -> None:
         st.table(plain_table(listed.fillna("").set_index("Severity")))
 
 
-if critical + major:
-    st.subheader("Critical and major findings by kind")
-    st.table(figures.by_code.set_index("Code"))
-    every_serious_finding(figures.serious, critical + major)
+head = st.container()  # the headline and the findings, drawn below
+# The chart is sent first, into its place after the findings: the browser starts loading the
+# chart's code (the largest of the page) while the rest arrives.
+with st.container():
+    st.header("Over time")
+    # The figure is shared by every session, as it is: building it again costs more than the page.
+    ui.show_chart(ui.shared(category_by_quarter_chart, figures.by_quarter), key="by_quarter")
+with head:
+    st.title("Were people involved from the start?")
+    st.markdown(headline_sentence(counts, frame.period))
 
-if suspects:
-    st.subheader("Tick-box suspects")
-    if suspects > LISTED:
-        st.markdown(
-            f"The {LISTED} with the most signals, of {suspects:,}. The Decisions page lists "
-            "them all."
-        )
-    st.table(plain_table(figures.suspect_table.set_index("Decision")))
+    columns = st.columns(len(DECIDED_CATEGORIES))
+    for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
+        column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
 
-st.header("Over time")
-# The figure is shared by every session, as it is: building it again costs more than the page.
-ui.show_chart(ui.shared(category_by_quarter_chart, figures.by_quarter), key="by_quarter")
+    st.header("Findings that need attention")
+    critical, major, suspects = figures.critical, figures.major, figures.suspects
+    st.markdown(
+        f"In the period there {'is' if critical == 1 else 'are'} "
+        f"{plural(critical, 'critical finding')} and {plural(major, 'major finding')}, and "
+        f"{plural(suspects, 'decision')} {'looks' if suspects == 1 else 'look'} like a "
+        "tick-box exercise."
+    )
+    first, second, third = st.columns(3)
+    first.metric("Critical findings", critical)
+    second.metric("Major findings", major)
+    third.metric("Tick-box suspects", suspects)
+
+    if critical + major:
+        st.subheader("Critical and major findings by kind")
+        st.table(figures.by_code.set_index("Code"))
+        every_serious_finding(figures.serious, critical + major)
+
+    if suspects:
+        st.subheader("Tick-box suspects")
+        if suspects > LISTED:
+            st.markdown(
+                f"The {LISTED} with the most signals, of {suspects:,}. The Decisions page lists "
+                "them all."
+            )
+        st.table(plain_table(figures.suspect_table.set_index("Decision")))
 
 st.header("Representation and health-checks")
 db = ui.store()
