@@ -64,7 +64,7 @@ from browser_ready import (
 from floors import write_block
 from playwright.async_api import Browser, CDPSession, async_playwright
 from playwright.async_api import Error as PlaywrightError
-from ratios import READY_JS, TRIVIAL, TRIVIAL_APP, Target, served, targets
+from ratios import READY_JS, TRIVIAL, TRIVIAL_APP, Target, served, source_state, targets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -347,6 +347,16 @@ def _kb(value: float) -> str:
     return f"{value / 1024:.1f} KB"
 
 
+def _source(figures: dict[str, Any]) -> str:
+    source = figures.get("source") or {}
+    if not source.get("commit"):
+        return ""
+    dirty = source.get("dirty") or []
+    return f" The dashboard was at commit `{source['commit'][:12]}`" + (
+        f", with uncommitted changes to {', '.join(f'`{d}`' for d in dirty)}." if dirty else "."
+    )
+
+
 def profile_section(figures: dict[str, Any]) -> str:
     """The report's block: one column per page, medians of the visits."""
     pages: dict[str, dict[str, Any]] = figures["pages"]
@@ -362,7 +372,7 @@ def profile_section(figures: dict[str, Any]) -> str:
         f"{min(p['visits'] for p in pages.values())} visits per page after a warm-up, each in "
         "a new browser context, with Chrome's sampling profiler on (it slows the page a "
         "little). The phases come from the browser's network events; the self time is the "
-        "JavaScript profiler's, by the file the code runs in.",
+        "JavaScript profiler's, by the file the code runs in." + _source(figures),
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -430,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stop_on_sigterm()
     before = machine()
+    source = source_state()
     with tempfile.TemporaryDirectory(prefix="coprod-profile-") as tmp:
         folder = Path(tmp)
         store = copy_store(args.db, folder)
@@ -446,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": args.db,
         "pages": {name: summarise(v) for name, v in visits.items() if v},
         "paths": {t.name: t.path for t in pages},
+        "source": source,
         "machine": before,
         "machine_after": machine(),
     }
