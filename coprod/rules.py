@@ -835,11 +835,11 @@ def _with_rule_columns(findings: pa.Table) -> pa.Table:
 
     The order is found on the key columns alone; the rows are gathered once in that order, and
     each rule's severity and principle are then looked up by code."""
-    rank = pc.take(_RULE_RANK, pc.index_in(findings["code"], value_set=_RULE_CODES))
-    keys = findings.select(_FINDING_ORDER[1:]).append_column("rank", rank)
+    rule = pc.index_in(findings["code"], value_set=_RULE_CODES)
+    keys = findings.select(_FINDING_ORDER[1:]).append_column("rank", pc.take(_RULE_RANK, rule))
     order = pc.sort_indices(keys, sort_keys=[(k, "ascending", "at_end") for k in _FINDING_ORDER])
     table = findings.take(order)
-    rule = pc.index_in(table["code"], value_set=_RULE_CODES)
+    rule = pc.take(rule, order)
     table = table.append_column("severity", pc.take(_RULE_SEVERITY, rule))
     table = table.append_column("principle", pc.take(_RULE_PRINCIPLE, rule))
     return table.select(list(_JSON_FINDING_ALL))
