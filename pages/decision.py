@@ -20,7 +20,6 @@ from coprod.views import (
     long_date,
     plain,
     plain_table,
-    plural,
     story_history,
     story_sentence,
 )
@@ -224,19 +223,6 @@ st.header("History")
 changes = ui.memo(
     story_history, db, decision_id, tuple(inv["involvement_id"] for inv in story["involvements"])
 )
-
-
-@st.fragment
-def _history(changes: list[dict[str, str]]) -> None:
-    """The changes one by one, drawn only once the expander is opened (it reruns only itself)."""
-    shown = st.expander(
-        f"The {plural(len(changes), 'change')}", on_change="rerun", key="story_history"
-    )
-    if shown.open:
-        with shown:
-            st.table(plain_table(pd.DataFrame(changes).set_index("When")))
-
-
 if not changes:
     st.info("No changes are recorded for this decision.")
 else:
@@ -244,4 +230,4 @@ else:
         f"{len(changes)} recorded changes to this decision and its involvement, oldest first. "
         "The whole audit trail is on the Audit trail page."
     )
-    _history(changes)
+    st.table(plain_table(pd.DataFrame(changes).set_index("When")))
