@@ -866,17 +866,18 @@ def _with_rule_columns(findings: pa.Table) -> pa.Table:
     rule = pc.take(rule, order)
     table = table.append_column("severity", pc.take(_RULE_SEVERITY, rule))
     table = table.append_column("principle", pc.take(_RULE_PRINCIPLE, rule))
-    return table.select(list(_JSON_FINDING_ALL))
+    return table.select(list(_FINDING_COLUMNS))
 
 
-_JSON_FINDING_ALL = (
+_FINDING_COLUMNS = (
     "code", "severity", "board_id", "decision_id", "meeting_id", "item", "check_date", "role",
     "period_date", "message", "principle",
 )  # fmt: skip
 
 
 def _decision_findings(facts: pa.Table, like: pa.Schema) -> pa.Table:
-    """One row per message in the facts' rule-code columns, in the columns of ``like``."""
+    """A finding for each message in the facts' rule-code columns, in the columns of ``like``
+    (the other findings' table)."""
     rows, codes, messages = [], [], []
     for code in DECISION_CODES:
         column = facts[code]
@@ -922,8 +923,9 @@ def run_check(
         )
     ).replace("$boards", "CAST($boards AS VARCHAR[])")
     with store.cursor() as cur:
-        # The decision facts come back as Arrow, and the finding queries read that same table
-        # (registered as _facts) rather than a copy written into the database.
+        # The decision facts, with a message column per decision rule code, come back as Arrow;
+        # REP-NO-VOICE reads that same table (registered as _facts) rather than a copy written
+        # into the database.
         facts = cur.execute(facts_sql, _used(facts_sql, params)).to_arrow_table()
         cur.register("_facts", facts)
         try:
