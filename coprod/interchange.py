@@ -915,17 +915,24 @@ def check_attestation(store: Store, records: Rows, access: Access) -> list[Probl
     if not rows or (access.may(Action.attest) and access.every_board):
         return []
     ids = pa.table({"involvement_id": sorted({r.involvement_id for _row, _name, r in rows})})
+    # Only the stored involvements and decisions these rows name, not whole tables.
+    named = pa.table({"decision_id": sorted({r.decision_id for _row, _name, r in rows})})
     with store.cursor() as cur:
         cur.register("_ids", ids)
+        cur.register("_named", named)
         try:
             found = cur.execute(
                 "SELECT i.involvement_id, i.attestation, i.attestation_note FROM involvement i "
                 "JOIN _ids USING (involvement_id)"
             ).fetchall()
+            owners = cur.execute(
+                "SELECT d.decision_id, d.board_id FROM decision d JOIN _named USING (decision_id)"
+            ).fetchall()
         finally:
             cur.unregister("_ids")
+            cur.unregister("_named")
     before = {str(k): (str(a), n) for k, a, n in found}
-    boards = _owners(store, "decision", "board_id")
+    boards = {str(k): str(b) for k, b in owners}
     boards.update({r.decision_id: r.board_id for _row, _name, r in _of(records, Decision)})
     problems: list[Problem] = []
     for row, name, involvement in rows:
