@@ -13,6 +13,7 @@ from coprod.access import Action, Forbidden
 from coprod.charts import decision_timeline_chart
 from coprod.models import Attestation
 from coprod.rules import RULES_BY_CODE
+from coprod.store import StoreError
 from coprod.views import (
     CATEGORY_LABELS,
     decision_story,
@@ -168,7 +169,7 @@ def _attest(inv: dict[str, Any]) -> None:
                     note.strip() or None,
                     ui.change(frame.access),
                 )
-            except (records.RecordsError, records.RecordRejected, Forbidden) as exc:
+            except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
                 st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["story_flash"] = (
