@@ -10,7 +10,13 @@ per session, all sessions at once on one event loop.
 
 ``--sessions`` sessions (default 10) each load the Overview (``/``) and then the Decisions
 page (``/decisions``), ``--rounds`` times (default 5) or for ``--duration`` seconds, and keep
-going until the import has ended, so that the import runs under load from start to end.
+going until the import has ended, so that the import runs under load from start to end. The
+sessions start ``--ramp-up`` seconds apart in all (default 5 s: ten people do not open the
+dashboard in the same instant; ten new browser contexts starting at once on two cores spend a
+minute compiling the app's code before any page is drawn). Before the clock starts, one visit
+of each page, not counted, warms the server (its modules, the store and the check), as on a
+server that has been running: the first page after a start is judged by
+bench/ratios.py's goal of its own.
 Each load is timed from navigation to the page being ready: the script state is
 ``notRunning``, the page's ``h1`` is visible and its content is drawn (the Overview's metrics;
 the Decisions page's data grid or table). ``settled`` is later: no element added for 1 s (a
@@ -256,10 +262,12 @@ async def run_session(
     hard_stop: float,
     timeout_s: float,
     settle_timeout_s: float | None,
+    start_s: float = 0,
 ) -> None:
-    """Load the Overview and the Decisions page in turn until the rounds (or the duration)
-    are done and the import has ended."""
+    """After ``start_s`` seconds, load the Overview and the Decisions page in turn until the
+    rounds (or the duration) are done and the import has ended."""
     name = f"s{index:02d}"
+    await asyncio.sleep(start_s)
     context = await new_context(browser)
     try:
         page = await context.new_page()
@@ -298,6 +306,19 @@ async def run_session(
         await close_quietly(context)
 
 
+async def warm_up(browser: Browser, url: str, timeout_s: float) -> None:
+    """One visit of each page in a context of its own, not counted."""
+    context = await new_context(browser)
+    try:
+        page = await context.new_page()
+        for spec in (OVERVIEW, DECISIONS):
+            done = await visit(page, url, spec, timeout_s=timeout_s, session="warm-up")
+            shown = f"{done.ready_s:.2f} s" if done.ready_s is not None else done.error
+            print(f"  warm-up {spec.name}: {shown}", file=sys.stderr, flush=True)
+    finally:
+        await close_quietly(context)
+
+
 async def run_load(
     server: Server,
     files: list[Path],
@@ -314,6 +335,8 @@ async def run_load(
     settle = args.settle_timeout or None
     async with async_playwright() as playwright:
         browser = await launch(playwright)
+        if args.warm_up:
+            await warm_up(browser, server.url, args.timeout)
         origin = time.monotonic()
         until = origin + args.duration if args.duration else None
         hard_stop = origin + args.max_duration
@@ -348,6 +371,7 @@ async def run_load(
                         hard_stop=hard_stop,
                         timeout_s=args.timeout,
                         settle_timeout_s=settle,
+                        start_s=args.ramp_up * (index - 1) / args.sessions,
                     )
                     for index in range(1, args.sessions + 1)
                 ),
@@ -407,6 +431,18 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=1800,
         help="start no load after this many seconds, whatever else (default 1800)",
+    )
+    parser.add_argument(
+        "--ramp-up",
+        type=float,
+        default=5,
+        help="the sessions start this many seconds apart in all (default 5)",
+    )
+    parser.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="measure from a cold server: no visit of each page before the clock starts",
     )
     parser.add_argument(
         "--import-delay",
@@ -489,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
         "db": str(args.db),
         "sessions": args.sessions,
         "rounds": None if args.duration else args.rounds,
+        "ramp_up_s": args.ramp_up,
+        "warm_up": args.warm_up,
         "duration_s": round(elapsed, 1),
         **overall,
         "timeouts": sum(v.error is not None and v.error.startswith("timeout") for v in visits),
