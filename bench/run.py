@@ -1,4 +1,4 @@
-"""The national-scale benchmark: `make bench` runs it and writes docs/benchmarks.md.
+"""The national-scale benchmark: `make bench-national` runs it and writes docs/benchmarks.md.
 
     .venv/bin/python bench/run.py [--boards 3 31 200 1000] [--out docs/benchmarks.md]
                                   [--work bench/out] [--no-browser] [--no-load]
