@@ -396,6 +396,15 @@ def _load_rows(
     if not isinstance(load, Mapping):
         notes.append(f"The load test was not measured: {load or 'not run'}.")
         return
+    if _figure(load, "ramp_up_s") is not None:
+        notes.append(
+            f"The sessions started over {_figure(load, 'ramp_up_s'):g} s"
+            + (
+                ", after one visit of each page warmed the server."
+                if load.get("warm_up")
+                else ", on a cold server."
+            )
+        )
     ready = _figure(load, "ready_s") or {}
     during = _figure(load, "during_import", "ready_s") or {}
     notes.append(

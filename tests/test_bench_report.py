@@ -117,6 +117,8 @@ def _load(errors: int = 0, timeouts: int = 0, ok: bool = True) -> dict[str, Any]
     ready = {"count": 100 - errors, "median": 4.0, "p95": 9.5, "max": 12.0, "min": 2.0}
     return {
         "sessions": 10,
+        "ramp_up_s": 5.0,
+        "warm_up": True,
         "loads": 100,
         "errors": errors,
         "timeouts": timeouts,
@@ -212,6 +214,9 @@ def test_the_goals_block_judges_every_goal_of_one_run() -> None:
     assert _row(text, "of which timeouts") == "| of which timeouts | 0 |  |  | 0 | met |"
     assert _row(text, "the import itself").endswith("| committed |  |  | committed | met |")
     assert "median 4.00 s, 95th percentile 9.50 s, slowest 12.00 s" in text
+    assert (
+        "- The sessions started over 5 s, after one visit of each page warmed the server." in text
+    )
     # 5 page goals, 4 at 200 boards, 4 of scale, 3 of load: 11 met.
     assert "**11 of 16 goals met.**" in text
 
