@@ -3,6 +3,8 @@ before committing, and download the whole store."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -40,9 +42,22 @@ uploads = st.file_uploader(
 )
 if uploads:
     files = [(u.name, u.getvalue()) for u in uploads]
+    # Pressing "Commit the import" runs the page again: the preview of the same files, by the
+    # same person, on the same data version is kept rather than checked and written twice.
+    previewed = (
+        round_,
+        frame.access,
+        db.data_version(),
+        tuple((name, hashlib.sha256(data).digest()) for name, data in files),
+    )
+    kept = st.session_state.get("import_preview")
     try:
         sheets = read_uploads(files)
-        preview = import_sheets(db, sheets, ui.change(frame.access, "import"), dry_run=True)
+        if isinstance(kept, tuple) and kept[0] == previewed:
+            preview = kept[1]
+        else:
+            preview = import_sheets(db, sheets, ui.change(frame.access, "import"), dry_run=True)
+            st.session_state["import_preview"] = (previewed, preview)
     except ImportRejected as rejected:
         problems = rejected.problems
         st.error(
@@ -93,6 +108,7 @@ if uploads:
                 st.error(plain(failed.sentence("imported")), icon=":material/error:")
             else:
                 st.session_state["import_round"] = round_ + 1
+                st.session_state.pop("import_preview", None)
                 st.session_state["import_done"] = done.lines()
                 st.rerun()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -47,6 +48,49 @@ def test_clean_files_show_what_will_change_then_commit(app: AppTest) -> None:
     assert any("Imported." in s.value and "decision: 129 new" in s.value for s in app.success)
     # The uploader is cleared after a commit.
     assert not app.file_uploader[0].value
+
+
+def _count_dry_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every import_sheets call the page makes from now on: True for a preview (a dry run)."""
+    from coprod import interchange
+
+    calls: list[bool] = []
+    real = interchange.import_sheets
+
+    def counted(*args: Any, dry_run: bool = False, **kwargs: Any) -> Any:
+        calls.append(dry_run)
+        return real(*args, dry_run=dry_run, **kwargs)
+
+    monkeypatch.setattr(interchange, "import_sheets", counted)
+    return calls
+
+
+def test_committing_writes_the_files_once_without_previewing_them_again(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_dry_runs(monkeypatch)
+    app.file_uploader[0].set_value(_files("boards.csv", "decisions.csv", "meetings.csv"))
+    app.run()
+    assert any("The files are valid" in s.value for s in app.success)
+    app.button(key="commit_import").click().run()
+    assert not app.exception
+    assert any("Imported." in s.value and "decision: 129 new" in s.value for s in app.success)
+    assert calls == [True, False]
+
+
+def test_a_write_after_the_preview_makes_the_commit_preview_again(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    app.file_uploader[0].set_value(_files("boards.csv", "decisions.csv", "meetings.csv"))
+    app.run()
+    assert app.table[0].value.loc["decision", "New"] == 129
+    with Store(tmp_path / "store.duckdb") as store:  # someone else imports the same decisions
+        import_source(store, EXAMPLE, Change("someone else", "import"))
+    calls = _count_dry_runs(monkeypatch)
+    app.button(key="commit_import").click().run()
+    assert not app.exception
+    assert calls == [True, False]  # previewed again on the new data, not the preview kept
+    assert any("Imported." in s.value and "decision: 0 new" in s.value for s in app.success)
 
 
 def _problems(app: AppTest) -> pd.DataFrame:
