@@ -446,10 +446,16 @@ def goals_section(figures: Mapping[str, Any]) -> str:
         "",
     ]
     commit = _figure(figures, "source", "commit")
+    later = _figure(figures, "source_after", "commit")
     if commit:
         dirty = _figure(figures, "source", "dirty") or []
+        moved = (
+            f" at the start and `{str(later)[:12]}` at the end"
+            if later not in (None, commit)
+            else ""
+        )
         lines += [
-            f"The code was at commit `{str(commit)[:12]}`"
+            f"The code was at commit `{str(commit)[:12]}`{moved}"
             + (
                 f", with uncommitted changes to {', '.join(f'`{d}`' for d in dirty)}."
                 if dirty
@@ -545,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
         figures["machine_after"] = machine()
+        figures["source_after"] = source_state()
         figures["duration_s"] = round(time.perf_counter() - began, 1)
         dump(saved, figures)
         figures = json.loads(saved.read_text())  # as --report-only would read it

@@ -227,7 +227,9 @@ def test_the_goals_block_says_what_was_not_measured() -> None:
         cli={"200": _cli(3.0, 0.2, 15.0, 500.0), "1000": "the import could not be measured"},
         load=_load(errors=3, timeouts=2, ok=False),
     )
+    figures["source_after"] = {"commit": "fedcba9876543210", "dirty": []}
     text = goals_section(figures)
+    assert "commit `0123456789ab` at the start and `fedcba987654` at the end." in text
     assert _row(text, "Overview |").endswith("| — | — | — | ≤ 1.5× | **not measured** |")
     assert "- Pages not measured: did not finish within 1800 s." in text
     assert _row(text, "import |").endswith("| — | 15.00 s at 200 | — | ≤ 5.5× | **not measured** |")
