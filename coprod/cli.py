@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from coprod.access import cli_access
-from coprod.interchange import ImportRejected, Problem, export, import_source
-from coprod.models import ENTITIES
 from coprod.outputs import (
     Leftover,
     refuse_unsafe_file,
@@ -50,6 +48,8 @@ from coprod.terminal import printable
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from coprod.interchange import ImportRejected, Problem
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 # What a command that could not write to the store did not do, for the sentence that says so.
@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evidence(args)
         if args.command == "report":
             return _board_report(args)
-    except ImportRejected as rejected:
+    except _import_rejected() as rejected:
         _report(rejected)
         return EXIT_REJECTED
     except StoreWriteError as exc:
@@ -356,12 +356,23 @@ def _users(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_rejected() -> type[ImportRejected]:
+    """The import's refusal, looked up only when a command failed: the interchange and its
+    models are not imported by the commands that never read a file (``coprod check``)."""
+    from coprod.interchange import ImportRejected
+
+    return ImportRejected
+
+
 def _csv_files() -> dict[str, str]:
+    from coprod.models import ENTITIES
+
     return {f"{e.file_name}.csv": "csv" for e in ENTITIES}
 
 
 def _demo(args: argparse.Namespace) -> int:
     from coprod.demo import write_demo
+    from coprod.interchange import import_source
 
     if args.out:
         refuse_unsafe_folder(args.out, _csv_files(), store_location(args.db), "demo data")
@@ -386,6 +397,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from coprod.interchange import import_source
+
     with _writable_store(args.db) as store:
         summary = import_source(store, args.source, _change())
         say(f"Imported {args.source} into {store.location}:")
@@ -394,18 +407,22 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPORT_FILES: dict[str, dict[str, str]] = {
-    "csv": {f"{e.file_name}.csv": "csv" for e in ENTITIES},
-    "xlsx": {"coprod.xlsx": "xlsx"},
-    "parquet": {f"{e.file_name}.parquet": "parquet" for e in ENTITIES},
-}
+def _export_files(file_format: str) -> dict[str, str]:
+    """The files an export in ``file_format`` writes."""
+    from coprod.models import ENTITIES
+
+    if file_format == "xlsx":
+        return {"coprod.xlsx": "xlsx"}
+    return {f"{e.file_name}.{file_format}": file_format for e in ENTITIES}
 
 
 def _export(args: argparse.Namespace) -> int:
+    from coprod.interchange import export
+
     """Every file is written into a hidden folder beside ``--out`` and moved into place only
     when all of them are whole: a full disk never leaves half an export."""
     out: Path = args.out
-    refuse_unsafe_folder(out, EXPORT_FILES[args.format], store_location(args.db), "export")
+    refuse_unsafe_folder(out, _export_files(args.format), store_location(args.db), "export")
     failure: StoreError | None = None
     with Store(args.db, read_only=True) as store:
         _leftovers(remove_leftovers(out.parent, name=out.name))
