@@ -757,18 +757,32 @@ class CheckResult:
                 if table.num_rows:
                     con.register("_rows", table.select(names))
                     fields = ", ".join(f"{n} := {n}" for n in names)
+                    # Each row comes back as ",\n" and its JSON, and a batch is written as the
+                    # one text its Arrow buffer already holds (no Python string per row); the
+                    # first row's comma is left out.
                     reader = con.execute(
-                        f"SELECT to_json(struct_pack({fields}))::VARCHAR FROM _rows"
-                    ).to_arrow_reader(batch_size=20_000)
+                        f"SELECT ',\n' || to_json(struct_pack({fields}))::VARCHAR FROM _rows"
+                    ).to_arrow_reader(batch_size=50_000)
                     first = True
                     for batch in reader:
-                        lines = batch.column(0).to_pylist()
-                        out.write(("\n" if first else ",\n") + ",\n".join(lines))
+                        text = _joined(batch.column(0))
+                        out.write(text[1:] if first else text)
                         first = False
                     con.unregister("_rows")
                     out.write("\n")
                 out.write("]")
         out.write("}\n")
+
+
+def _joined(texts: pa.Array) -> str:
+    """The texts of a string array one after another, read from its data buffer at once."""
+    texts = texts.cast(pa.large_string())
+    if texts.null_count or not len(texts):
+        raise ValueError("a JSON row is missing")
+    _, offsets, data = texts.buffers()
+    ends = pa.Array.from_buffers(pa.int64(), len(texts) + 1, [None, offsets], offset=texts.offset)
+    start, stop = ends[0].as_py(), ends[-1].as_py()
+    return str(data.slice(start, stop - start).to_pybytes(), "utf-8")
 
 
 _JSON_DECISION = ["decision_id", "board_id", "first_involvement", "tick_box_suspect"]

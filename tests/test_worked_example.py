@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from builders import CHANGE
 
@@ -111,3 +112,29 @@ def test_the_streamed_json_is_the_json_of_the_check(result: CheckResult) -> None
     assert written == json.loads(json.dumps(result.to_json()))
     assert len(written["findings"]) == result.finding_table.num_rows > 0
     assert "\x1b" not in out.getvalue()
+
+
+def test_the_streamed_json_holds_every_row_of_a_national_check_one_per_line(
+    result: CheckResult,
+) -> None:
+    """More rows than one batch of the writer (50,000): every row is written once, in order,
+    each on its own line, and the text is still one JSON document."""
+    times = 50_000 // result.decision_table.num_rows + 2
+    big = CheckResult(
+        as_of=result.as_of,
+        thresholds=result.thresholds,
+        decision_table=pa.concat_tables([result.decision_table] * times),
+        finding_table=result.finding_table.slice(1),  # a table that starts part-way in
+    )
+    out = io.StringIO()
+    big.write_json(out)
+    text = out.getvalue()
+    written = json.loads(text)
+    assert len(written["decisions"]) == big.decision_table.num_rows > 50_000
+    assert [d["decision_id"] for d in written["decisions"]] == (
+        big.decision_table["decision_id"].to_pylist()
+    )
+    assert written["findings"] == json.loads(json.dumps(big.to_json()["findings"]))
+    lines = text.splitlines()
+    assert sum(line.startswith('{"decision_id"') for line in lines) == len(written["decisions"])
+    assert lines[-1] == "]}"
