@@ -9,9 +9,15 @@ it. All thresholds come from ``coprod.settings.Thresholds``; every value is a bo
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import json
-from dataclasses import asdict, dataclass, field
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, TextIO
 
@@ -923,8 +929,42 @@ def run_check(
     boards: list[str] | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> CheckResult:
-    """Every decision's category and tick-box verdict, and every finding, as of a date."""
+    """Every decision's category and tick-box verdict, and every finding, as of a date.
+
+    The last few results are remembered per store. When the store has not changed since, the
+    answer is the same; when only this process's audited writes changed it, only the boards
+    they touched are checked again and their rows take the place of the old ones (the same
+    rows, in the same order, as checking everything again would give)."""
     as_of = as_of or dt.date.today()
+    scope = tuple(sorted(boards or ()))
+    key = (as_of, thresholds, scope)
+    version = store.data_version()  # read before the data: a result is never newer than it
+    known = _remembered(store, key)
+    result: CheckResult | None = None
+    if known is not None:
+        seen, old = known
+        if seen == version:
+            result = old
+        elif (after := store.audited_since(seen, version)) is not None:
+            touched = _boards_touched(store, after, old)
+            if touched is not None:
+                if scope:
+                    touched &= set(scope)
+                result = (
+                    _spliced(old, _computed(store, as_of, sorted(touched), thresholds), touched)
+                    if touched
+                    else old
+                )
+    if result is None:
+        result = _computed(store, as_of, list(scope) or None, thresholds)
+    _remember(store, key, version, result)
+    return replace(result)  # its tables shared; its rows as dicts made afresh on first use
+
+
+def _computed(
+    store: Store, as_of: dt.date, boards: list[str] | None, thresholds: Thresholds
+) -> CheckResult:
+    """The check itself: every decision and finding of ``boards`` (None: every board)."""
     params = _params(as_of, thresholds, boards)
     result = CheckResult(as_of=as_of, thresholds=thresholds, boards=tuple(sorted(boards or ())))
     facts_sql = FACTS_AND_FINDINGS.replace(
@@ -950,3 +990,154 @@ def run_check(
     result.decision_table = _ordered_decisions(facts.drop_columns(list(DECISION_CODES)))
     result.finding_table = _with_rule_columns(findings)
     return result
+
+
+# --- checking again only what a write touched ---------------------------------------------
+
+_MEMO: weakref.WeakKeyDictionary[Store, OrderedDict[tuple[Any, ...], tuple[int, CheckResult]]]
+_MEMO = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
+_MEMO_KEPT = 4  # results remembered per store (a few dates and scopes at once)
+_TOUCHED_ENTRIES = 5_000  # more audit entries than this since: check everything again
+_TOUCHED_SHARE = 0.2  # more than this share of the boards touched: check everything again
+
+
+def _remembered(store: Store, key: tuple[Any, ...]) -> tuple[int, CheckResult] | None:
+    with _MEMO_LOCK:
+        return _MEMO.get(store, OrderedDict()).get(key)
+
+
+def _remember(store: Store, key: tuple[Any, ...], version: int, result: CheckResult) -> None:
+    with _MEMO_LOCK:
+        kept = _MEMO.setdefault(store, OrderedDict())
+        kept[key] = (version, result)
+        kept.move_to_end(key)
+        while len(kept) > _MEMO_KEPT:
+            kept.popitem(last=False)
+
+
+# The boards whose rows the audit entries after $after can change: each entry's record before
+# and after the change names its board, or its decision or meeting; a change to a meeting or
+# its attendance reaches the decisions taken there (REP-NO-VOICE). A member sits, and attends,
+# on one board only (imports and forms refuse a member at another board's meeting, or a move
+# that would leave one), so a member's board is all their change reaches. Entities the rules do
+# not read reach none; an entity this query does not know means checking everything again.
+_BOARDS_TOUCHED = """
+WITH entry AS (
+    SELECT entity, x
+    FROM audit_log, unnest([before, after]) AS t(x)
+    WHERE audit_id > $after AND x IS NOT NULL
+),
+named AS (
+    SELECT entity,
+           json_extract_string(x, '$.board_id') AS board_id,
+           json_extract_string(x, '$.decision_id') AS decision_id,
+           json_extract_string(x, '$.meeting_id') AS meeting_id
+    FROM entry
+),
+reached AS (
+    SELECT board_id FROM named
+    WHERE entity IN ('board', 'member', 'meeting', 'decision', 'health_check')
+    UNION ALL
+    SELECT d.board_id FROM named n JOIN decision d ON d.decision_id = n.decision_id
+    WHERE n.entity = 'involvement'
+    UNION ALL
+    SELECT d.board_id FROM named n JOIN decision d ON d.meeting_id = n.meeting_id
+    WHERE n.entity IN ('meeting', 'attendance')
+    UNION ALL
+    SELECT mt.board_id FROM named n JOIN meeting mt ON mt.meeting_id = n.meeting_id
+    WHERE n.entity = 'attendance'
+)
+SELECT (SELECT count(*) FROM entry
+        WHERE entity NOT IN ('board', 'member', 'meeting', 'attendance', 'decision',
+                             'involvement', 'health_check', 'health_check_item', 'app_user')),
+       (SELECT list(DISTINCT board_id) FROM reached WHERE board_id IS NOT NULL)
+"""
+
+
+def _boards_touched(store: Store, after: int, old: CheckResult) -> set[str] | None:
+    """The boards the audited writes after ``after`` touched, or None when checking everything
+    again costs less or what they touched is not known."""
+    with store.cursor() as cur:
+        counted = cur.execute(f"SELECT count(*) FROM audit_log WHERE audit_id > {int(after)}")
+        entries = counted.fetchone()
+        if entries is None or entries[0] > _TOUCHED_ENTRIES:
+            return None
+        row = cur.execute(_BOARDS_TOUCHED.replace("$after", str(int(after)))).fetchone()
+    if row is None or row[0]:
+        return None
+    touched = set(row[1] or ())
+    boards = len(pc.unique(old.decision_table["board_id"])) if old.decision_table.num_rows else 0
+    return None if len(touched) > max(1, _TOUCHED_SHARE * boards) else touched
+
+
+def _spliced(old: CheckResult, new: CheckResult, touched: set[str]) -> CheckResult:
+    """``old`` with the rows of the ``touched`` boards replaced by ``new``'s (which holds only
+    those boards), in the order a whole check gives."""
+    return replace(
+        old,
+        decision_table=_merged(
+            old.decision_table, new.decision_table, touched, lambda t: [t["board_id"]]
+        ),
+        finding_table=_merged(
+            old.finding_table,
+            new.finding_table,
+            touched,
+            lambda t: [pc.index_in(t["severity"], value_set=_SEVERITY_NAMES), t["board_id"]],
+        ),
+    )
+
+
+_SEVERITY_NAMES = pa.array(SEVERITIES, pa.string())
+
+
+def _merged(
+    old: pa.Table,
+    new: pa.Table,
+    touched: set[str],
+    group: Callable[[pa.Table], list[pa.ChunkedArray]],
+) -> pa.Table:
+    """The rows of ``old`` not of the ``touched`` boards, with ``new``'s rows put in among them.
+
+    Both tables are ordered first by the columns ``group`` gives (a board's rows, or a
+    severity's and a board's, are together), and the new rows' groups are not among the rows
+    kept; so each of the new groups goes, whole and in its own order, before the first kept
+    group that sorts after it."""
+    kept = old.filter(_not_of(old, touched)) if old.num_rows else old
+    if not new.num_rows or not kept.num_rows:
+        return new if new.num_rows else kept
+    kept_groups, kept_ends = _groups(group(kept))
+    new_groups, new_ends = _groups(group(new))
+    pieces: list[pa.Table] = []
+    done = 0  # the kept rows already placed
+    start = 0  # where the next new group starts
+    for found, end in zip(new_groups, new_ends, strict=True):
+        place = bisect.bisect_left(kept_groups, found)
+        until = kept_ends[place - 1] if place else 0
+        if until > done:
+            pieces.append(kept.slice(done, until - done))
+            done = until
+        pieces.append(new.slice(start, end - start))
+        start = end
+    if done < kept.num_rows:
+        pieces.append(kept.slice(done))
+    merged = pa.concat_tables(pieces)
+    # Many splices leave many small chunks, which slow Arrow down: gather them now and then.
+    return merged.combine_chunks() if merged.column(0).num_chunks > 64 else merged
+
+
+def _not_of(table: pa.Table, touched: set[str]) -> pa.ChunkedArray:
+    boards = pa.array(sorted(touched), table.schema.field("board_id").type)
+    return pc.invert(pc.fill_null(pc.is_in(table["board_id"], value_set=boards), False))
+
+
+def _groups(columns: list[pa.ChunkedArray]) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The groups of consecutive equal rows of ``columns``, in order, and where each ends."""
+    if not len(columns[0]):
+        return [], []
+    table = pa.table({str(i): c for i, c in enumerate(columns)})
+    names = table.column_names
+    counts = table.group_by(names, use_threads=False).aggregate([([], "count_all")])
+    groups = list(zip(*(counts[n].to_pylist() for n in names), strict=True))
+    ends = list(itertools.accumulate(counts["count_all"].to_pylist()))
+    return groups, ends

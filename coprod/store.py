@@ -207,6 +207,19 @@ MIGRATIONS: list[list[str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+_WRITES_KEPT = 1000  # the data versions Store remembers having written
+
+
+def _data_version(cur: duckdb.DuckDBPyConnection) -> int:
+    row = cur.execute("SELECT value FROM store_meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _last_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
+    row = cur.execute("SELECT coalesce(max(audit_id), 0) FROM audit_log").fetchone()
+    return int(row[0]) if row else 0
+
+
 class StoreError(RuntimeError):
     """A problem opening or using the store, phrased for the person who hit it."""
 
@@ -398,6 +411,10 @@ class Store:
         self.location = shown_location(address)
         self.read_only = read_only
         self._write_lock = threading.Lock()
+        # Each data version this process committed, with the last audit-trail id before it:
+        # what lets the rules recompute only the boards a run of this process's writes touched.
+        # A write that left no audit entry is kept as None: what it changed is not known.
+        self._writes: dict[int, int | None] = {}
         if self.server:
             self.conn = _attach_server(address, read_only=read_only)
         else:
@@ -458,15 +475,30 @@ class Store:
             self._begin(cur)
             try:
                 self._take_turn(cur)
+                audited: int | None = _last_audit_id(cur)
                 yield cur
                 cur.execute(
                     "UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'data_version'"
                 )
+                version = _data_version(cur)
+                if _last_audit_id(cur) == audited:
+                    audited = None
                 cur.execute("COMMIT")
             except BaseException as exc:
                 _end(cur)
                 self._written(exc)
+            self._writes[version] = audited
+            if len(self._writes) > _WRITES_KEPT:
+                del self._writes[min(self._writes)]
+
+    def audited_since(self, version: int, now: int) -> int | None:
+        """The last audit-trail id before the writes that took the store from data version
+        ``version`` to ``now``, when this process made every one of them (so that the audit
+        trail after that id holds all they changed); else None."""
+        if now <= version or any(self._writes.get(v) is None for v in range(version + 1, now + 1)):
+            return None
+        return self._writes[version + 1]
 
     def _begin(self, cur: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -601,8 +633,7 @@ class Store:
     def data_version(self) -> int:
         """A number that changes with every committed write: the key for caches."""
         with self.cursor() as cur:
-            row = cur.execute("SELECT value FROM store_meta WHERE key = 'data_version'").fetchone()
-            return int(row[0]) if row else 0
+            return _data_version(cur)
 
     def query(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None

@@ -21,6 +21,7 @@ BOTH_BACKENDS = {
     "test_rules_fts",
     "test_rules_tb",
     "test_rules_rep_hc",
+    "test_rules_after_writes",
     "test_import",
     "test_import_safety",
     "test_roundtrip",
