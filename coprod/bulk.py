@@ -290,7 +290,7 @@ def import_folder(
 
     written: dict[str, tuple[int, int, int]] = {}
     try:
-        with store.transaction() as cur:
+        with store.bounded_memory(), store.transaction() as cur:
             for table, (path, header) in tables.items():
                 _stage(cur, table, path, header)
             for table in COLUMNS:

@@ -1169,12 +1169,13 @@ def import_sheets(
             summary.updated[entity.table] = updated
             summary.unchanged[entity.table] = unchanged
 
-    if dry_run:
-        with store.rolled_back() as cur:
-            write(cur)
-    else:
-        with store.transaction() as cur:
-            write(cur)
+    with store.bounded_memory():
+        if dry_run:
+            with store.rolled_back() as cur:
+                write(cur)
+        else:
+            with store.transaction() as cur:
+                write(cur)
     return summary
 
 

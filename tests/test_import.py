@@ -159,6 +159,31 @@ def test_small_folder_imports(store: Store, small: Path) -> None:
     assert value(store, "SELECT claimed_approach FROM decision WHERE decision_id='d2'") == "none"
 
 
+def test_an_import_holds_duckdbs_memory_down_while_it_writes_and_then_lets_it_go(
+    store: Store, small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store file's import spills to disk beyond IMPORT_MEMORY rather than growing with the
+    # files; a server store's DuckDB, in memory, has nowhere to spill and keeps its own limit.
+    def limit() -> str:
+        return str(value(store, "SELECT current_setting('memory_limit')"))
+
+    before = limit()
+    during: list[str] = []
+    write_records = interchange.write_records
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        during.append(limit())
+        return write_records(*args, **kwargs)
+
+    monkeypatch.setattr(interchange, "write_records", watched)
+    import_source(store, small, CHANGE)  # in sets
+    import_source(store, small, CHANGE, in_sets=False)  # row by row
+    assert len(during) == 14
+    bounded = "572.2 MiB"  # 600 MB as DuckDB shows it
+    assert set(during) == ({before} if store.server else {bounded})
+    assert limit() == before
+
+
 def test_example_folder_imports(store: Store, example: Path) -> None:
     summary = import_source(store, example, CHANGE)
     for name in TABLES:
