@@ -10,13 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from coprod.representation import ROLE_LABELS
 from coprod.views import CATEGORY_LABELS, DECIDED_CATEGORIES, long_date, plural
+
+if TYPE_CHECKING:
+    from coprod.story import DecisionStory
 
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -152,14 +155,13 @@ def _trend_sentence(table: pd.DataFrame) -> str:
     )
 
 
-def decision_timeline_chart(story: dict[str, Any]) -> Chart:
+def decision_timeline_chart(story: DecisionStory) -> Chart:
     """One decision's milestones and involvements on a time axis."""
-    decision = story["decision"]
     fig = go.Figure()
     milestones = [
-        ("Identified", decision["identified_on"], "circle"),
-        ("Options fixed", decision["options_fixed_on"], "square"),
-        ("Decided", decision["decided_on"], "diamond"),
+        ("Identified", story.identified_on, "circle"),
+        ("Options fixed", story.options_fixed_on, "square"),
+        ("Decided", story.decided_on, "diamond"),
     ]
     for label, when, symbol in milestones:
         if when is None:
@@ -175,39 +177,38 @@ def decision_timeline_chart(story: dict[str, Any]) -> Chart:
             hovertemplate=f"{label}: %{{x|%-d %b %Y}}<extra></extra>",
         )
     rows = []
-    for inv in story["involvements"]:
-        counts = inv["counts"] == "Counts"
-        end = inv["end_date"] or inv["start_date"]
-        label = f"{inv['involvement_id']} ({inv['level'].replace('_', '-')})"
+    for inv in story.involvements:
+        end = inv.end_date or inv.start_date
+        label = f"{inv.involvement_id} ({inv.level.replace('_', '-')})"
         fig.add_scatter(
-            x=[inv["start_date"], end],
+            x=[inv.start_date, end],
             y=[label, label],
             mode="lines+markers",
             line={
-                "color": OKABE_ITO["bluish_green"] if counts else OKABE_ITO["vermillion"],
+                "color": OKABE_ITO["bluish_green"] if inv.counts else OKABE_ITO["vermillion"],
                 "width": 8,
-                "dash": "solid" if counts else "dot",
+                "dash": "solid" if inv.counts else "dot",
             },
-            marker={"symbol": "circle" if counts else "x", "size": 12},
-            name=("Counts: " if counts else "Does not count: ") + inv["involvement_id"],
+            marker={"symbol": "circle" if inv.counts else "x", "size": 12},
+            name=("Counts: " if inv.counts else "Does not count: ") + inv.involvement_id,
             hovertemplate=f"{label}: %{{x|%-d %b %Y}}<extra></extra>",
         )
         rows.append(
             {
-                "Involvement": inv["involvement_id"],
-                "From": inv["start_date"],
-                "To": inv["end_date"],
-                "Level": inv["level"],
-                "Counts?": inv["counts"],
+                "Involvement": inv.involvement_id,
+                "From": inv.start_date,
+                "To": inv.end_date,
+                "Level": inv.level,
+                "Counts?": inv.reason,
             }
         )
     _layout(fig, "Timeline of the decision", y_title="", x_title="Date")
     fig.update_layout(showlegend=False, height=max(260, 80 + 50 * (len(rows) + 1)))
-    first = story["verdict"].get("first_involved_on") if story["verdict"] else None
+    first = story.verdict.first_involved_on
     message = (
-        f"Identified on {long_date(decision['identified_on'])}, options fixed on "
-        f"{long_date(decision['options_fixed_on'])}, decided on "
-        f"{long_date(decision['decided_on'])}. "
+        f"Identified on {long_date(story.identified_on)}, options fixed on "
+        f"{long_date(story.options_fixed_on)}, decided on "
+        f"{long_date(story.decided_on)}. "
     )
     message += (
         f"People who use services were first involved on {long_date(first)}."

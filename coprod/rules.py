@@ -270,13 +270,32 @@ _RANK = (
 )
 
 # Qualifying involvement: people who use services, carers or a DPO; 'consult' or higher; not
-# disputed; already started by as_of (planned involvement has not happened yet).
-_QUALIFYING = """
-    i."group" IN ('people_who_use_services', 'carers', 'dpo')
-    AND i.level IN ('consult', 'engage', 'co_design', 'co_produce')
-    AND i.attestation <> 'disputed'
-    AND i.start_date <= $as_of
-"""
+# disputed; already started by as_of (planned involvement has not happened yet). Each reason an
+# involvement does not count, with what a person is told (on a decision's story); the rules
+# count the involvement none of them fits. (Every column here is NOT NULL.)
+# The groups whose involvement counts (coprod.models.QUALIFYING_GROUPS, named here so that the
+# rules need not load the models).
+QUALIFYING_GROUP_NAMES = ("people_who_use_services", "carers", "dpo")
+_GROUPS = ", ".join(f"'{g}'" for g in QUALIFYING_GROUP_NAMES)
+NOT_COUNTING: tuple[tuple[str, str], ...] = (
+    ("i.attestation = 'disputed'", "'Does not count: disputed'"),
+    (
+        f'i."group" NOT IN ({_GROUPS})',
+        "'Does not count: ' || replace(i.\"group\", '_', ' ') || "
+        "' are not people who use services'",
+    ),
+    ("i.level NOT IN ('consult', 'engage', 'co_design', 'co_produce')",
+     "'Does not count: informing is one-way'"),
+    ("i.start_date > $as_of",
+     "'Not yet: planned to start ' || strftime(i.start_date, '%-d %B %Y')"),
+)  # fmt: skip
+_QUALIFYING = " AND ".join(f"NOT ({condition})" for condition, _ in NOT_COUNTING)
+# Whether an involvement (aliased i) counts, in words: "Counts", or why not.
+COUNTS_REASON = (
+    "CASE "
+    + " ".join(f"WHEN {condition} THEN {reason}" for condition, reason in NOT_COUNTING)
+    + " ELSE 'Counts' END"
+)
 
 # A text that trim() would not empty: trim() takes off Unicode space separators (category Zs)
 # and copies what is left, so the copy is made only for a text starting with a space or a

@@ -8,13 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from coprod.models import QUALIFYING_GROUPS, Approach
-from coprod.rules import CATEGORIES, CATEGORY_ORDER, RULES_BY_CODE, CheckResult
+from coprod.rules import CATEGORY_ORDER, RULES_BY_CODE, CheckResult
 from coprod.store import Store
 
 # Plain-English labels for codes shown on screen (the codes stay beside them for auditors).
@@ -235,113 +233,6 @@ def category_by_quarter(decisions: pd.DataFrame) -> pd.DataFrame:
     )
     table.index.name = "quarter"
     return table.reset_index()
-
-
-# --- one decision's story ------------------------------------------------------------------
-
-
-def why_not_counting(inv: dict[str, Any], as_of: dt.date) -> str:
-    """Why an involvement does or does not count towards 'from the start'."""
-    if inv["attestation"] == "disputed":
-        return "Does not count: disputed"
-    if inv["group"] not in {g.value for g in QUALIFYING_GROUPS}:
-        return f"Does not count: {inv['group'].replace('_', ' ')} are not people who use services"
-    if inv["level"] == "inform":
-        return "Does not count: informing is one-way"
-    if inv["start_date"] > as_of:
-        return f"Not yet: planned to start {long_date(inv['start_date'])}"
-    return "Counts"
-
-
-def decision_story(store: Store, decision_id: str, result: CheckResult) -> dict[str, Any] | None:
-    rows = store.query(
-        """SELECT d.*, b.name AS board_name, m.date AS meeting_date
-           FROM decision d JOIN board b USING (board_id)
-           LEFT JOIN meeting m ON m.meeting_id = d.meeting_id
-           WHERE d.decision_id = ?""",
-        [decision_id],
-    )
-    if not rows:
-        return None
-    decision = rows[0]
-    verdict = result.decision(decision_id)
-    involvements = store.query(
-        """SELECT * FROM involvement WHERE decision_id = ? AND withdrawn_at IS NULL
-           ORDER BY start_date, involvement_id""",
-        [decision_id],
-    )
-    for inv in involvements:
-        inv["counts"] = why_not_counting(inv, result.as_of)
-    events: list[dict[str, Any]] = [
-        {"date": decision["identified_on"], "event": "Decision identified", "detail": ""},
-    ]
-    if decision["options_fixed_on"]:
-        events.append(
-            {"date": decision["options_fixed_on"], "event": "Options fixed", "detail": ""}
-        )
-    for inv in involvements:
-        level = inv["level"].replace("_", "-")
-        who = inv["group"].replace("_", " ")
-        detail = f"{level} · {who}"
-        if inv["organisation"]:
-            detail += f" ({inv['organisation']})"
-        if inv["method"]:
-            detail += f" · {inv['method'].replace('_', ' ')}"
-        events.append(
-            {
-                "date": inv["start_date"],
-                "event": f"Involvement {inv['involvement_id']} starts",
-                "detail": f"{detail} — {inv['counts']}",
-            }
-        )
-        if inv["feedback_on"]:
-            events.append(
-                {
-                    "date": inv["feedback_on"],
-                    "event": f"Participants of {inv['involvement_id']} told the result",
-                    "detail": "",
-                }
-            )
-    if decision["decided_on"]:
-        decided = decision["decided_on"] <= result.as_of
-        events.append(
-            {
-                "date": decision["decided_on"],
-                "event": "Decided" if decided else "Decision due",
-                "detail": f"outcome: {decision['outcome']}" if decision["outcome"] else "",
-            }
-        )
-    events.sort(key=lambda e: (e["date"], e["event"]))
-    findings = result.findings_about(decision_id)
-    return {
-        "decision": decision,
-        "verdict": verdict,
-        "involvements": involvements,
-        "events": events,
-        "findings": findings,
-        "claimed": Approach(decision["claimed_approach"]),
-    }
-
-
-def story_sentence(story: dict[str, Any]) -> str:
-    decision = story["decision"]
-    verdict = story["verdict"] or {}
-    category = verdict.get("first_involvement", "unknown")
-    text = f"“{decision['title']}” — {CATEGORIES[category]}."
-    first = verdict.get("first_involved_on")
-    if first:
-        text += (
-            f" Identified on {long_date(decision['identified_on'])}; people who use services "
-            f"were first involved on {long_date(first)}"
-        )
-        if decision["options_fixed_on"]:
-            text += f"; options were fixed on {long_date(decision['options_fixed_on'])}"
-        if decision["decided_on"]:
-            text += f"; decided on {long_date(decision['decided_on'])}"
-        text += "."
-    if verdict.get("tick_box_suspect"):
-        text += " It looks like a tick-box exercise."
-    return text
 
 
 # --- the overview ----------------------------------------------------------------------------

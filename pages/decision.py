@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
@@ -12,18 +10,9 @@ from coprod import records
 from coprod.access import Action, Forbidden
 from coprod.charts import decision_timeline_chart
 from coprod.models import Attestation
-from coprod.rules import RULES_BY_CODE
 from coprod.store import StoreError
-from coprod.views import (
-    CATEGORY_LABELS,
-    decision_story,
-    facts_list,
-    long_date,
-    plain,
-    plain_table,
-    story_history,
-    story_sentence,
-)
+from coprod.story import StoryInvolvement, decision_story
+from coprod.views import CATEGORY_LABELS, facts_list, long_date, plain, plain_table, story_history
 
 frame = ui.current()
 table = frame.checked.decisions
@@ -81,9 +70,7 @@ if story is None:
     st.error(f"There is no decision with the id {plain(decision_id)}.")
     st.stop()
 
-decision = story["decision"]
-verdict = story["verdict"] or {}
-category = verdict.get("first_involvement", "unknown")
+category = story.verdict.first_involvement
 
 head = st.container()  # the title, the facts and the findings, drawn below
 # The timeline is sent first, into its place after the findings: the browser starts loading
@@ -91,80 +78,79 @@ head = st.container()  # the title, the facts and the findings, drawn below
 with st.container():
     st.header("The story in date order")
     ui.show_chart(ui.shared(decision_timeline_chart, story), key="timeline")
-    events = pd.DataFrame(story["events"])
-    events["date"] = events["date"].map(long_date)
-    events.columns = ["Date", "What happened", "Detail"]
+    events = pd.DataFrame(
+        [(long_date(e.date), e.event, e.detail) for e in story.events],
+        columns=["Date", "What happened", "Detail"],
+    )
     st.table(plain_table(events.set_index("Date")))
 with head:
-    st.title(plain(decision["title"]))
+    st.title(plain(story.title))
     if flash := st.session_state.pop("story_flash", None):
         st.success(flash, icon=":material/check_circle:")
     st.markdown(
-        f"**{plain(decision['board_name'])}** · "
-        f"{plain(decision['service_area'] or 'service area not recorded')}"
-        f" · decision `{decision['decision_id']}`"
-        + (f"\n\n{plain(decision['summary'])}" if decision["summary"] else "")
+        f"**{plain(story.board_name)}** · "
+        f"{plain(story.service_area or 'service area not recorded')}"
+        f" · decision `{story.decision_id}`"
+        + (f"\n\n{plain(story.summary)}" if story.summary else "")
     )
     st.markdown(
-        f"### First involvement: {CATEGORY_LABELS[category].lower()}\n\n"
-        + plain(story_sentence(story))
+        f"### First involvement: {CATEGORY_LABELS[category].lower()}\n\n" + plain(story.sentence())
     )
 
     facts = {
-        "Identified": long_date(decision["identified_on"]),
-        "Options fixed": long_date(decision["options_fixed_on"]),
-        "Decided": long_date(decision["decided_on"])
-        + (f" (meeting {decision['meeting_id']})" if decision["meeting_id"] else ""),
-        "Outcome": decision["outcome"] or "not recorded",
-        "First involved": long_date(verdict.get("first_involved_on")),
-        "Approach the paper claims": story["claimed"].value.replace("_", "-"),
-        "Tick-box suspect": "yes" if verdict.get("tick_box_suspect") else "no",
+        "Identified": long_date(story.identified_on),
+        "Options fixed": long_date(story.options_fixed_on),
+        "Decided": long_date(story.decided_on)
+        + (f" (meeting {story.meeting_id})" if story.meeting_id else ""),
+        "Outcome": story.outcome or "not recorded",
+        "First involved": long_date(story.verdict.first_involved_on),
+        "Approach the paper claims": story.claimed.value.replace("_", "-"),
+        "Tick-box suspect": "yes" if story.verdict.tick_box_suspect else "no",
     }
-    if not decision["affects_people_who_use_services"]:
-        facts["Exempt because"] = decision["exemption_reason"] or ""
+    if not story.affects_people_who_use_services:
+        facts["Exempt because"] = story.exemption_reason or ""
     st.markdown(facts_list(facts))
 
     st.header("Findings")
-    if not story["findings"]:
+    if not story.findings:
         st.success("No findings: nothing here breaks the rules.")
-    for finding in story["findings"]:
-        rule = RULES_BY_CODE[finding["code"]]
+    for finding in story.findings:
         with st.container(border=True):
             st.markdown(
-                f"**{rule.title}** · `{rule.code}` · {finding['severity']}\n\n"
-                f"{plain(finding['message'])}\n\n"
-                f"*Principle:* {finding['principle']}"
+                f"**{finding.title}** · `{finding.code}` · {finding.severity}\n\n"
+                f"{plain(finding.message)}\n\n"
+                f"*Principle:* {finding.principle}"
             )
 
 
-def _attest(inv: dict[str, Any]) -> None:
+def _attest(inv: StoryInvolvement) -> None:
     """A DPO representative confirms or disputes what officers recorded."""
     # A popover: the browser draws its form only once it is opened.
     with (
-        st.popover(f"Confirm or dispute {plain(inv['involvement_id'])}"),
-        st.form(f"attest_{inv['involvement_id']}"),
+        st.popover(f"Confirm or dispute {plain(inv.involvement_id)}"),
+        st.form(f"attest_{inv.involvement_id}"),
     ):
         choice = st.radio(
             "What do you say about this record?",
             options=["confirmed", "disputed", "unconfirmed"],
-            index=["confirmed", "disputed", "unconfirmed"].index(inv["attestation"]),
+            index=["confirmed", "disputed", "unconfirmed"].index(inv.attestation),
             format_func={
                 "confirmed": "Confirm: it happened as recorded",
                 "disputed": "Dispute: it did not happen as recorded",
                 "unconfirmed": "Not yet confirmed",
             }.__getitem__,
-            key=f"attestation_{inv['involvement_id']}",
+            key=f"attestation_{inv.involvement_id}",
         )
         note = st.text_area(
             "Note (required to dispute)",
-            value=inv["attestation_note"] or "",
-            key=f"attestation_note_{inv['involvement_id']}",
+            value=inv.attestation_note or "",
+            key=f"attestation_note_{inv.involvement_id}",
         )
         if st.form_submit_button("Save"):
             try:
                 records.attest(
                     db,
-                    inv["involvement_id"],
+                    inv.involvement_id,
                     Attestation(choice),
                     note.strip() or None,
                     ui.change(frame.access),
@@ -173,56 +159,54 @@ def _attest(inv: dict[str, Any]) -> None:
                 st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["story_flash"] = (
-                    f"Saved: {plain(inv['involvement_id'])} is now {choice}. "
+                    f"Saved: {plain(inv.involvement_id)} is now {choice}. "
                     + ("It no longer counts." if choice == "disputed" else "")
                 )
                 st.rerun()
 
 
 st.header("Involvement")
-if not story["involvements"]:
+if not story.involvements:
     st.info("No involvement is recorded for this decision.")
-for inv in story["involvements"]:
+for inv in story.involvements:
     with st.container(border=True):
         details = {
-            "When": f"{long_date(inv['start_date'])} to {long_date(inv['end_date'])}",
-            "Method": (inv["method"] or "not recorded").replace("_", " "),
-            "Participants": "not recorded"
-            if inv["participants"] is None
-            else str(inv["participants"]),
+            "When": f"{long_date(inv.start_date)} to {long_date(inv.end_date)}",
+            "Method": (inv.method or "not recorded").replace("_", " "),
+            "Participants": "not recorded" if inv.participants is None else str(inv.participants),
             "With lived experience": "not recorded"
-            if inv["lived_experience_participants"] is None
-            else str(inv["lived_experience_participants"]),
+            if inv.lived_experience_participants is None
+            else str(inv.lived_experience_participants),
             "Support offered": ", ".join(
-                [f.replace("_", " ") for f in inv["accessible_formats"]]
-                + (["expenses"] if inv["expenses_offered"] else [])
+                [f.replace("_", " ") for f in inv.accessible_formats]
+                + (["expenses"] if inv.expenses_offered else [])
             )
             or "none recorded",
-            "Told the result": long_date(inv["feedback_on"]),
-            "What changed because of it": inv["influence"] or "not recorded",
-            "Attestation": inv["attestation"]
+            "Told the result": long_date(inv.feedback_on),
+            "What changed because of it": inv.influence or "not recorded",
+            "Attestation": inv.attestation
             + (
-                f": {inv['attestation_note']}"
-                if inv["attestation_note"] and frame.access.names_visible
+                f": {inv.attestation_note}"
+                if inv.attestation_note and frame.access.names_visible
                 else ""
             ),
         }
         st.markdown(
-            f"**{plain(inv['involvement_id'])}** · {inv['level'].replace('_', '-')} with "
-            f"{inv['group'].replace('_', ' ')}"
-            + (f" ({plain(inv['organisation'])})" if inv["organisation"] else "")
-            + f" · **{inv['counts']}**\n\n"
+            f"**{plain(inv.involvement_id)}** · {inv.level.replace('_', '-')} with "
+            f"{inv.group.replace('_', ' ')}"
+            + (f" ({plain(inv.organisation)})" if inv.organisation else "")
+            + f" · **{inv.reason}**\n\n"
             + facts_list(details)
         )
-        if frame.access.may(Action.attest, decision["board_id"]):
+        if frame.access.may(Action.attest, story.board_id):
             _attest(inv)
 
-if not frame.access.may(Action.read_records, decision["board_id"]):
+if not frame.access.may(Action.read_records, story.board_id):
     st.stop()  # the public view: no notes, no names of who changed what
 
 st.header("History")
 changes = ui.memo(
-    story_history, db, decision_id, tuple(inv["involvement_id"] for inv in story["involvements"])
+    story_history, db, decision_id, tuple(inv.involvement_id for inv in story.involvements)
 )
 if not changes:
     st.info("No changes are recorded for this decision.")
