@@ -50,7 +50,7 @@ from coprod.models import (
     RespondentGroup,
     Role,
 )
-from coprod.store import COLUMNS, KEYS, Change, Store, quote
+from coprod.store import COLUMNS, KEYS, Change, Store, is_out_of_memory, quote
 
 # What each column holds, beyond its SQL type: the form its text must already be in.
 ID = r"^[A-Za-z0-9._-]{1,64}$"
@@ -262,8 +262,6 @@ def import_folder(
     """Import a folder of clean CSV files in one transaction, or decline without writing.
 
     Returns ({table: (created, updated, unchanged)}, None), or (None, why it declined)."""
-    from coprod.interchange import write_records
-
     access: Access = change.access
     if not (access.every_board and access.may(Action.import_records)):
         return None, Declined("a person of some boards only: the row-by-row import checks each")
@@ -288,40 +286,58 @@ def import_folder(
     except Declined as declined:
         return None, declined
 
-    written: dict[str, tuple[int, int, int]] = {}
+    size = sum(path.stat().st_size for path, _ in tables.values())
     try:
-        with store.bounded_memory(), store.transaction() as cur:
-            for table, (path, header) in tables.items():
-                _stage(cur, table, path, header)
-            for table in COLUMNS:
-                if table not in tables:
-                    cols = ", ".join(quote(n) for n, _ in COLUMNS[table])
-                    cur.execute(
-                        f"CREATE TEMP TABLE {quote('_new_' + table)} AS "
-                        f"SELECT {cols} FROM {quote(table)} LIMIT 0"
-                    )
-                cur.execute(
-                    f"CREATE TEMP TABLE {quote('_all_' + table)} AS "
-                    f"SELECT * FROM {quote('_new_' + table)} UNION ALL "
-                    f"SELECT {', '.join('s.' + quote(n) for n, _ in COLUMNS[table])} "
-                    f"FROM {quote(table)} s ANTI JOIN {quote('_new_' + table)} n USING "
-                    f"({', '.join(quote(k) for k in KEYS[table])})"
-                )
-            for rule in CROSS_RULES:
-                row = cur.execute(rule).fetchone()
-                if row and row[0]:
-                    raise Declined(f"a rule between files: {rule[:60]}…")
-            for table in COLUMNS:  # in the order of the format, as every import writes
-                if table in tables:
-                    written[table] = write_records(cur, table, "_new_" + table, change)
-            for table in COLUMNS:
-                cur.execute(f"DROP TABLE {quote('_all_' + table)}")
-                cur.execute(f"DROP TABLE {quote('_new_' + table)}")
+        try:
+            with store.bounded_memory(size):
+                return _write_sets(store, tables, change), None
+        except duckdb.Error as exc:
+            if not is_out_of_memory(exc):
+                raise
+        # The bound was too small for this store: the same import again, without it.
+        return _write_sets(store, tables, change), None
     except Declined as declined:
         return None, declined
     except duckdb.Error as exc:  # whatever DuckDB could not do, the row-by-row import will say
         return None, Declined(f"DuckDB: {str(exc).splitlines()[0]}")
-    return written, None
+
+
+def _write_sets(
+    store: Store, tables: dict[str, tuple[Path, list[str]]], change: Change
+) -> dict[str, tuple[int, int, int]]:
+    """Stage, check and write the files in one transaction; Declined (nothing written) when
+    a value or a rule needs the row-by-row import."""
+    from coprod.interchange import write_records
+
+    written: dict[str, tuple[int, int, int]] = {}
+    with store.transaction() as cur:
+        for table, (path, header) in tables.items():
+            _stage(cur, table, path, header)
+        for table in COLUMNS:
+            if table not in tables:
+                cols = ", ".join(quote(n) for n, _ in COLUMNS[table])
+                cur.execute(
+                    f"CREATE TEMP TABLE {quote('_new_' + table)} AS "
+                    f"SELECT {cols} FROM {quote(table)} LIMIT 0"
+                )
+            cur.execute(
+                f"CREATE TEMP TABLE {quote('_all_' + table)} AS "
+                f"SELECT * FROM {quote('_new_' + table)} UNION ALL "
+                f"SELECT {', '.join('s.' + quote(n) for n, _ in COLUMNS[table])} "
+                f"FROM {quote(table)} s ANTI JOIN {quote('_new_' + table)} n USING "
+                f"({', '.join(quote(k) for k in KEYS[table])})"
+            )
+        for rule in CROSS_RULES:
+            row = cur.execute(rule).fetchone()
+            if row and row[0]:
+                raise Declined(f"a rule between files: {rule[:60]}…")
+        for table in COLUMNS:  # in the order of the format, as every import writes
+            if table in tables:
+                written[table] = write_records(cur, table, "_new_" + table, change)
+        for table in COLUMNS:
+            cur.execute(f"DROP TABLE {quote('_all_' + table)}")
+            cur.execute(f"DROP TABLE {quote('_new_' + table)}")
+    return written
 
 
 def _stage(cur: Any, table: str, path: Path, header: list[str]) -> None:

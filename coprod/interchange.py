@@ -1169,13 +1169,12 @@ def import_sheets(
             summary.updated[entity.table] = updated
             summary.unchanged[entity.table] = unchanged
 
-    with store.bounded_memory():
-        if dry_run:
-            with store.rolled_back() as cur:
-                write(cur)
-        else:
-            with store.transaction() as cur:
-                write(cur)
+    if dry_run:
+        with store.rolled_back() as cur:
+            write(cur)
+    else:
+        with store.transaction() as cur:
+            write(cur)
     return summary
 
 

@@ -208,9 +208,29 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 _WRITES_KEPT = 1000  # the data versions Store remembers having written
-# DuckDB's memory while an import runs (Store.bounded_memory): at 200 boards (1.3 million rows)
-# the import peaks under 1 GB with it, and at 1.7 GB without.
-IMPORT_MEMORY = "600MB"
+# DuckDB's memory while an import runs (Store.bounded_memory): at least IMPORT_MEMORY, and more
+# as the files and the store grow. Measured: at 200 boards (181 MB of files, 1.3 million rows)
+# the import peaks at 0.9 GB with 600 MB and 1.7 GB without; at 1000 boards (911 MB) 600 MB is
+# too little to commit, and with 2 GB it peaks at 2.4 GB instead of 6.7 GB.
+IMPORT_MEMORY = 600 * 2**20
+
+
+def import_memory(incoming_bytes: int, store_bytes: int) -> int:
+    """DuckDB's memory limit for an import of ``incoming_bytes`` into a store file of
+    ``store_bytes``, in bytes."""
+    return max(IMPORT_MEMORY, int(2.2 * incoming_bytes) + store_bytes)
+
+
+def _file_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}.wal")) if p.exists())
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether DuckDB failed for want of memory (a bounded import may then go unbounded)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.Error) and ("out of memory" in text or "failed to pin block" in text)
+    )
 
 
 def _data_version(cur: duckdb.DuckDBPyConnection) -> int:
@@ -506,18 +526,23 @@ class Store:
         return self._writes[version + 1]
 
     @contextmanager
-    def bounded_memory(self) -> Iterator[None]:
-        """While an import runs, DuckDB's memory is held to ``IMPORT_MEMORY`` and what it needs
-        beyond that goes to its temporary files, so that the import's peak does not grow with
-        its files (it is faster, too: less memory to fill). A store file only: a server store's
-        DuckDB works in memory and has nowhere to spill."""
+    def bounded_memory(self, incoming_bytes: int) -> Iterator[None]:
+        """While an import of ``incoming_bytes`` of files writes, DuckDB's memory is held to
+        what it must keep in memory (the new rows' keys and the store's indexes grow with them:
+        ``import_memory``) and the rest goes to its temporary files, so that the import's peak
+        does not grow with everything it reads (it is faster, too: less memory to fill). A
+        store file only: a server store's DuckDB works in memory and has nowhere to spill.
+        Should the bound still be too small, the caller sees ``is_out_of_memory`` and may try
+        again without it."""
         if self.server or self.location == ":memory:":
             yield
             return
         with self._bounded_lock:
             if not self._bounded:
-                with self.cursor() as cur:
-                    cur.execute(f"SET memory_limit = '{IMPORT_MEMORY}'")
+                limit = import_memory(incoming_bytes, _file_bytes(Path(self.location)))
+                # When DuckDB holds more than that already, the import goes unbounded.
+                with self.cursor() as cur, suppress(duckdb.OutOfMemoryException):
+                    cur.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
             self._bounded += 1
         try:
             yield

@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from builders import CHANGE, withdraw
 from openpyxl import Workbook, load_workbook
 
-from coprod import interchange
+from coprod import bulk, interchange
+from coprod.demo import write_demo
 from coprod.interchange import (
     ImportRejected,
     ImportSummary,
@@ -159,11 +161,11 @@ def test_small_folder_imports(store: Store, small: Path) -> None:
     assert value(store, "SELECT claimed_approach FROM decision WHERE decision_id='d2'") == "none"
 
 
-def test_an_import_holds_duckdbs_memory_down_while_it_writes_and_then_lets_it_go(
-    store: Store, small: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_import_in_sets_holds_duckdbs_memory_down_while_it_writes_and_then_lets_it_go(
+    store: Store, small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A store file's import spills to disk beyond IMPORT_MEMORY rather than growing with the
-    # files; a server store's DuckDB, in memory, has nowhere to spill and keeps its own limit.
+    # A store file's import in sets spills to disk beyond its bound rather than growing with
+    # the files; a server store's DuckDB, in memory, has nowhere to spill and keeps its limit.
     def limit() -> str:
         return str(value(store, "SELECT current_setting('memory_limit')"))
 
@@ -176,12 +178,43 @@ def test_an_import_holds_duckdbs_memory_down_while_it_writes_and_then_lets_it_go
         return write_records(*args, **kwargs)
 
     monkeypatch.setattr(interchange, "write_records", watched)
-    import_source(store, small, CHANGE)  # in sets
-    import_source(store, small, CHANGE, in_sets=False)  # row by row
-    assert len(during) == 14
-    bounded = "572.2 MiB"  # 600 MB as DuckDB shows it
-    assert set(during) == ({before} if store.server else {bounded})
+    write_demo(tmp_path / "demo", boards=1)  # files in stored form: imported in sets
+    import_source(store, tmp_path / "demo", CHANGE)
+    assert len(during) == 7
+    assert set(during) == ({before} if store.server else {"600.0 MiB"})
     assert limit() == before
+    during.clear()
+    import_source(store, small, CHANGE, in_sets=False)  # row by row: Python holds the rows
+    assert set(during) == {before}
+    assert limit() == before
+
+
+def test_an_import_whose_bound_is_too_small_runs_again_without_it(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def limit() -> str:
+        return str(value(store, "SELECT current_setting('memory_limit')"))
+
+    before = limit()
+    attempts: list[str] = []
+    write_sets = bulk._write_sets
+
+    def short_of_memory(*args: Any) -> Any:
+        attempts.append(limit())
+        if len(attempts) == 1:
+            with store.transaction() as cur:  # a first write that DuckDB could not finish
+                cur.execute("UPDATE store_meta SET value = 'off' WHERE key = 'public_view'")
+                raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block")
+        return write_sets(*args)
+
+    monkeypatch.setattr(bulk, "_write_sets", short_of_memory)
+    write_demo(tmp_path / "demo", boards=1)
+    summary = import_source(store, tmp_path / "demo", CHANGE)
+    assert attempts == [before if store.server else "600.0 MiB", before]  # then unbounded
+    assert value(store, "SELECT value FROM store_meta WHERE key = 'public_view'") == "on"
+    with (tmp_path / "demo" / "health_checks.csv").open(newline="") as responses:
+        rows = len(list(csv.DictReader(responses)))
+    assert summary.created["health_check"] == store.count("health_check") == rows
 
 
 def test_example_folder_imports(store: Store, example: Path) -> None:
