@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import gc
 import sys
 import tempfile
@@ -19,9 +20,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from coprod.access import cli_access
 from coprod.outputs import (
@@ -578,21 +580,26 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def format_table(result: CheckResult) -> str:
-    """A readable summary: categories, tick-box suspects, then every finding."""
+    """A readable summary: categories, tick-box suspects, then every finding.
+
+    Read column by column from the check's Arrow tables (a national check holds hundreds of
+    thousands of findings: no dict per row), each message wrapped once however often it
+    recurs."""
+    decisions, findings = result.decision_table, result.finding_table
     lines = [f"Co-production check as of {result.as_of:%-d %B %Y}", ""]
-    categories = Counter(d["first_involvement"] for d in result.decisions)
+    categories = Counter(_column(decisions, "first_involvement"))
     lines.append(
-        f"{len(result.decisions)} decisions. When were people who use services first involved?"
+        f"{decisions.num_rows} decisions. When were people who use services first involved?"
     )
     for category in CATEGORY_ORDER:
         if categories[category]:
             lines.append(f"  {categories[category]:>6}  {category:<15} {CATEGORIES[category]}")
-    suspects = sum(1 for d in result.decisions if d["tick_box_suspect"])
+    suspects = sum(1 for suspect in _column(decisions, "tick_box_suspect") if suspect)
     lines.append(f"  {suspects:>6}  tick-box suspects")
     lines.append("")
-    severities = Counter(f["severity"] for f in result.findings)
+    severities = Counter(_column(findings, "severity"))
     lines.append(
-        f"{len(result.findings)} findings: "
+        f"{findings.num_rows} findings: "
         + ", ".join(
             f"{severities[s]} {s}" for s in ("critical", "major", "minor", "warning", "info")
         )
@@ -601,14 +608,30 @@ def format_table(result: CheckResult) -> str:
     header = f"{'SEVERITY':<9} {'CODE':<23} {'CONCERNS':<24} MESSAGE"
     lines.append(header)
     lines.append("-" * len(header))
-    for f in result.findings:
-        concerns = f["decision_id"] or f["meeting_id"] or f["board_id"] or ""
-        if f["item"] and not f["meeting_id"]:
-            concerns = f"{f['board_id']} {f['item']}"
-        wrapped = textwrap.wrap(f["message"], width=70) or [""]
-        lines.append(f"{f['severity']:<9} {f['code']:<23} {concerns:<24} {wrapped[0]}")
+    names = ("severity", "code", "decision_id", "meeting_id", "board_id", "item", "message")
+    for severity, code, decision, meeting, board, item, message in zip(
+        *(_column(findings, n) for n in names), strict=True
+    ):
+        concerns = decision or meeting or board or ""
+        if item and not meeting:
+            concerns = f"{board} {item}"
+        wrapped = _wrapped(message)
+        lines.append(f"{severity:<9} {code:<23} {concerns:<24} {wrapped[0]}")
         lines.extend(f"{'':<58} {more}" for more in wrapped[1:])
     return "\n".join(lines) + "\n"
+
+
+def _column(table: pa.Table, name: str) -> list[Any]:
+    return table[name].to_pylist() if table.num_rows else []
+
+
+# Words are not broken at their hyphens: "co-production" stays on one line.
+_WRAPPER = textwrap.TextWrapper(width=70, break_on_hyphens=False)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _wrapped(message: str) -> tuple[str, ...]:
+    return tuple(_WRAPPER.wrap(message)) or ("",)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ import itertools
 import json
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,6 +73,42 @@ def test_check_table_is_readable(
     assert "129 decisions" in out
     assert "FTS-AFTER-DECISION" in out
     assert "332 findings" in out
+
+
+def test_check_table_shows_every_finding_of_the_json_whole_and_in_order(
+    new_store: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = new_store()
+    main(["import", str(EXAMPLE), "--db", db])
+    capsys.readouterr()
+    main(["check", "--db", db, "--as-of", "2026-01-15", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    main(["check", "--db", db, "--as-of", "2026-01-15"])
+    lines = capsys.readouterr().out.splitlines()
+    severities = Counter(f["severity"] for f in report["findings"])
+    assert (
+        f"{len(report['findings'])} findings: {severities['critical']} critical, "
+        f"{severities['major']} major, {severities['minor']} minor, "
+        f"{severities['warning']} warning, {severities['info']} info"
+    ) in lines
+    suspects = sum(1 for d in report["decisions"] if d["tick_box_suspect"])
+    assert f"  {suspects:>6}  tick-box suspects" in lines
+    rows = iter(lines[lines.index("-" * 66) + 1 :])
+    line = next(rows, None)
+    for finding in report["findings"]:
+        # What each finding concerns: its decision, meeting or board, or a board's item.
+        concerns = finding["decision_id"] or finding["meeting_id"] or finding["board_id"]
+        if finding["item"] and not finding["meeting_id"]:
+            concerns = f"{finding['board_id']} {finding['item']}"
+        start = f"{finding['severity']:<9} {finding['code']:<23} {concerns:<24} "
+        assert line is not None
+        assert line.startswith(start)
+        text = line[len(start) :]
+        while (line := next(rows, None)) is not None and line.startswith(" " * 58):
+            assert len(line) <= 59 + 70
+            text += " " + line.strip()
+        assert text == finding["message"]
+    assert line is None  # nothing else
 
 
 def test_check_board_filter(
