@@ -42,7 +42,6 @@ from coprod.views import (
     decisions_frame,
     findings_frame,
     headline,
-    headline_sentence,
     in_period,
     long_date,
     plural,
@@ -171,16 +170,16 @@ def board_report(
             )
         )
     story += [Spacer(1, 4 * mm), Paragraph("1. Were people involved from the start?", styles["h1"])]
-    story.append(Paragraph(_text(headline_sentence(counts, period)), styles["body"]))
+    story.append(Paragraph(_text(counts.sentence(period)), styles["body"]))
     story.append(Spacer(1, 2 * mm))
     story.append(
         _table(
             [["When people who use services were first involved", "Decisions"]]
-            + [[CATEGORY_LABELS[c], counts[c]] for c in DECIDED_CATEGORIES]
+            + [[CATEGORY_LABELS[c], counts.taken[c]] for c in DECIDED_CATEGORIES]
             + [
-                ["Still to be decided, nobody involved yet", counts["pending"]],
-                ["Still to be decided, people involved so far", counts["open_involved"]],
-                ["Marked as not affecting people who use services", counts["not_applicable"]],
+                ["Still to be decided, nobody involved yet", counts.pending],
+                ["Still to be decided, people involved so far", counts.open_involved],
+                ["Marked as not affecting people who use services", counts.not_applicable],
             ],
             styles,
             widths=[120 * mm, 30 * mm],

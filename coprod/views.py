@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from coprod.rules import CATEGORY_ORDER, RULES_BY_CODE, CheckResult
+from coprod.rules import RULES_BY_CODE, CheckResult
 from coprod.store import Store
 
 # Plain-English labels for codes shown on screen (the codes stay beside them for auditors).
@@ -170,59 +171,79 @@ def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
     return frame[(dates >= period.start) & (dates <= period.end)]
 
 
-def headline(decisions: pd.DataFrame) -> dict[str, int]:
-    """Counts for the overview.
+@dataclass(frozen=True)
+class Headline:
+    """When people who use services were first involved in a period's decisions.
 
-    The categories count decisions *taken* (decided by the as-of date); decisions still to be
-    taken are counted apart, as ``open_involved`` (people involved so far) and ``pending``
-    (nobody involved yet); exempt decisions are ``not_applicable`` whether taken or not.
+    ``taken`` counts the decisions *taken* (decided by the as-of date) by category, for each of
+    ``DECIDED_CATEGORIES``; decisions still to be taken are counted apart, as ``open_involved``
+    (people involved so far) and ``pending`` (nobody involved yet); exempt decisions are
+    ``not_applicable`` whether taken or not. The Overview, the board report and their tables
+    read it.
     """
-    counts = dict.fromkeys((*CATEGORY_ORDER, "open_involved"), 0)
-    if decisions.empty:
-        return counts
-    exempt = decisions["first_involvement"] == "not_applicable"
-    counts["not_applicable"] = int(exempt.sum())
-    taken = decisions[decisions["decided"] & ~exempt]
-    for category, n in taken["first_involvement"].value_counts().items():
-        counts[str(category)] = int(n)
-    still_open = decisions[~decisions["decided"] & ~exempt]
-    counts["pending"] = int((still_open["first_involvement"] == "pending").sum())
-    counts["open_involved"] = len(still_open) - counts["pending"]
-    return counts
 
+    taken: Mapping[str, int]
+    pending: int = 0
+    open_involved: int = 0
+    not_applicable: int = 0
 
-def headline_sentence(counts: dict[str, int], period: Period) -> str:
-    decided = sum(counts[c] for c in DECIDED_CATEGORIES)
-    if decided == 0:
-        text = f"No decisions were taken {period.describe()}."
-    else:
-        text = (
-            f"Of {plural(decided, 'decision')} taken {period.describe()}, "
-            f"{counts['from_start']} ({percent(counts['from_start'], decided)}) involved people "
-            f"who use services from the start, {counts['formative']} while options were still "
-            f"open, {counts['late']} only after options were fixed, {counts['retrofitted']} "
-            f"only after the decision, and {counts['never']} ({percent(counts['never'], decided)})"
-            f" not at all."
-        )
-        if counts["unknown"]:
-            text += (
-                f" For {counts['unknown']}, the date options were fixed is not recorded, so "
-                "it cannot be told."
+    @property
+    def decided(self) -> int:
+        return sum(self.taken.values())
+
+    def sentence(self, period: Period) -> str:
+        """The headline as a person reads it, for the period given."""
+        taken, decided = self.taken, self.decided
+        if decided == 0:
+            text = f"No decisions were taken {period.describe()}."
+        else:
+            text = (
+                f"Of {plural(decided, 'decision')} taken {period.describe()}, "
+                f"{taken['from_start']} ({percent(taken['from_start'], decided)}) involved "
+                f"people who use services from the start, {taken['formative']} while options "
+                f"were still open, {taken['late']} only after options were fixed, "
+                f"{taken['retrofitted']} only after the decision, and {taken['never']} "
+                f"({percent(taken['never'], decided)}) not at all."
             )
-    still_open = counts["pending"] + counts["open_involved"]
-    if still_open:
-        text += (
-            f" {plural(still_open, 'decision')} {'is' if still_open == 1 else 'are'} still to be "
-            f"taken: people who use services have been involved in {counts['open_involved']} so "
-            f"far, and in {counts['pending']} nobody has been involved yet."
-        )
-    if counts["not_applicable"]:
-        text += (
-            f" {plural(counts['not_applicable'], 'decision')} "
-            f"{'was' if counts['not_applicable'] == 1 else 'were'} marked as not affecting "
-            "people who use services."
-        )
-    return text
+            if taken["unknown"]:
+                text += (
+                    f" For {taken['unknown']}, the date options were fixed is not recorded, so "
+                    "it cannot be told."
+                )
+        still_open = self.pending + self.open_involved
+        if still_open:
+            text += (
+                f" {plural(still_open, 'decision')} {'is' if still_open == 1 else 'are'} still "
+                f"to be taken: people who use services have been involved in "
+                f"{self.open_involved} so far, and in {self.pending} nobody has been involved yet."
+            )
+        if self.not_applicable:
+            text += (
+                f" {plural(self.not_applicable, 'decision')} "
+                f"{'was' if self.not_applicable == 1 else 'were'} marked as not affecting "
+                "people who use services."
+            )
+        return text
+
+
+def headline(decisions: pd.DataFrame) -> Headline:
+    """The headline of a period's decisions (``decisions_frame`` rows, ``in_period``)."""
+    taken = dict.fromkeys(DECIDED_CATEGORIES, 0)
+    if decisions.empty:
+        return Headline(taken)
+    exempt = decisions["first_involvement"] == "not_applicable"
+    for category, n in (
+        decisions[decisions["decided"] & ~exempt]["first_involvement"].value_counts().items()
+    ):
+        taken[str(category)] = int(n)
+    still_open = decisions[~decisions["decided"] & ~exempt]
+    pending = int((still_open["first_involvement"] == "pending").sum())
+    return Headline(
+        taken,
+        pending=pending,
+        open_involved=len(still_open) - pending,
+        not_applicable=int(exempt.sum()),
+    )
 
 
 def quarter_label(value: dt.date) -> str:
@@ -253,7 +274,7 @@ def category_by_quarter(decisions: pd.DataFrame) -> pd.DataFrame:
 class OverviewFigures:
     """Everything the Overview shows of a period's decisions and findings, computed once."""
 
-    counts: dict[str, int]  # ``headline``
+    counts: Headline
     critical: int  # critical findings
     major: int  # major findings
     suspects: int  # tick-box suspects

@@ -13,7 +13,6 @@ from coprod.rules import CATEGORIES
 from coprod.views import (
     CATEGORY_LABELS,
     DECIDED_CATEGORIES,
-    headline_sentence,
     overview_figures,
     percent,
     plain_table,
@@ -61,11 +60,11 @@ with st.container():
     ui.show_chart(ui.shared(category_by_quarter_chart, figures.by_quarter), key="by_quarter")
 with head:
     st.title("Were people involved from the start?")
-    st.markdown(headline_sentence(counts, frame.period))
+    st.markdown(counts.sentence(frame.period))
 
     columns = st.columns(len(DECIDED_CATEGORIES))
     for column, category in zip(columns, DECIDED_CATEGORIES, strict=True):
-        column.metric(CATEGORY_LABELS[category], counts[category], help=CATEGORIES[category])
+        column.metric(CATEGORY_LABELS[category], counts.taken[category], help=CATEGORIES[category])
 
     st.header("Findings that need attention")
     critical, major, suspects = figures.critical, figures.major, figures.suspects
