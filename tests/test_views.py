@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from builders import CHANGE, check
@@ -9,7 +10,7 @@ from builders import CHANGE, check
 from coprod.bulk import import_folder
 from coprod.demo import DEMO_AS_OF, write_demo
 from coprod.store import Store
-from coprod.views import decisions_frame
+from coprod.views import Headline, Period, decisions_frame, headline
 
 
 def test_each_decision_row_lists_the_codes_of_its_findings_in_order(
@@ -27,3 +28,38 @@ def test_each_decision_row_lists_the_codes_of_its_findings_in_order(
         assert listed[decision["decision_id"]] == want
     assert sum(1 for codes in listed.values() if not codes) > 0  # some have none: []
     assert sum(1 for codes in listed.values() if len(codes) > 2) > 0
+
+
+def test_the_headline_counts_decisions_taken_apart_from_those_still_open(
+    store: Store, tmp_path: Path
+) -> None:
+    write_demo(tmp_path / "demo", boards=3)
+    done, _ = import_folder(store, tmp_path / "demo", CHANGE)
+    assert done is not None
+    result = check(store, DEMO_AS_OF)
+    counts = headline(decisions_frame(result))
+    rows = result.decisions
+    exempt = [d for d in rows if d["first_involvement"] == "not_applicable"]
+    taken = [d for d in rows if d["decided"] and d not in exempt]
+    still_open = [d for d in rows if not d["decided"] and d not in exempt]
+    assert counts.taken == {
+        c: sum(d["first_involvement"] == c for d in taken) for c in counts.taken
+    }
+    assert set(counts.taken) == {
+        "from_start",
+        "formative",
+        "late",
+        "retrofitted",
+        "never",
+        "unknown",
+    }
+    assert counts.decided == len(taken)
+    assert counts.not_applicable == len(exempt) > 0
+    assert counts.pending == sum(d["first_involvement"] == "pending" for d in still_open) > 0
+    assert counts.pending + counts.open_involved == len(still_open)
+    period = Period(dt.date(2000, 1, 1), DEMO_AS_OF)
+    sentence = counts.sentence(period)
+    assert sentence.startswith(f"Of {len(taken):,} decisions taken ")
+    assert f"{counts.taken['never']} (" in sentence
+    assert f"in {counts.pending} nobody has been involved yet" in sentence
+    assert Headline(dict.fromkeys(counts.taken, 0)).sentence(period).startswith("No decisions")
