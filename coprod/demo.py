@@ -8,7 +8,7 @@ decisions in the months after it.
 The first three boards are the showcase committed as ``data/demo/``: two Integration Joint
 Boards and a strategic planning group in invented Scottish partnership areas. They read like a
 real partnership (mostly reasonable practice that improves over time, with a realistic minority
-of problems), and a few scripted events make sure every rule of DOMAIN.md fires at least once:
+of problems), and a few scripted events make sure every rule of docs/domain.md fires at least once:
 a staff-side vacancy, summer meetings where every lived-experience member sent apologies, a
 disputed charging-policy consultation followed by a dip in the health-check, a planning group
 that stopped doing health-checks. Boards beyond the third (``demo-b0004`` ...) are larger, for

@@ -1,6 +1,6 @@
 """Co-production health-checks: item trends, the perception gap, and the item bank.
 
-A *check* is all responses of one board on one check_date (DOMAIN.md). For every board, check
+A *check* is all responses of one board on one check_date (docs/domain.md). For every board, check
 and item this module gives the average score of everyone, of professionals, and of the
 lived-experience side (``lived_experience`` + ``carer`` + ``dpo`` respondents); the gap between
 professionals and the lived-experience side; and the latest check per board with what the rules
@@ -13,7 +13,7 @@ suppressed group's numbers never leave the database: its ``mean`` and ``responde
 and its text says "fewer than 5 responses" — in tables, chart hover and sentences alike. A
 group with nobody in it is suppressed the same way (saying "0" would be a count too).
 
-**The item bank.** The default items of DOMAIN.md come from
+**The item bank.** The default items of docs/domain.md come from
 ``coprod.models.DEFAULT_HEALTH_CHECK_ITEMS`` and are not stored. A board may add items of its
 own, and an item may be added for every board, in the ``health_check_item`` table, where the
 board_id ``'*'`` (``EVERY_BOARD``) means every board. Items scored in responses but in no bank

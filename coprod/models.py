@@ -1,4 +1,4 @@
-"""The seven entities of DOMAIN.md as pydantic models, shared by import, forms and tests.
+"""The seven entities of docs/domain.md as pydantic models, shared by import, forms and tests.
 
 Each model accepts values the way a person types them into a spreadsheet (``Co-design``,
 ``yes``, ``31/01/2024``, ``easy read; BSL``) and stores them in one canonical form, so that

@@ -1,6 +1,6 @@
 """Who was at the table: representation at board meetings, as frames and sentences.
 
-The questions a board and a DPO auditor ask about representation (DOMAIN.md, REP):
+The questions a board and a DPO auditor ask about representation (docs/domain.md, REP):
 
 - at each meeting, who was at the table, by role group, and was anyone with lived experience
   there (``meetings_at_the_table``);

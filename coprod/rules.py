@@ -1,4 +1,4 @@
-"""The rule engine: every rule of DOMAIN.md as DuckDB SQL, computed as of a date.
+"""The rule engine: every rule of docs/domain.md as DuckDB SQL, computed as of a date.
 
 The decision rules (FTS, TB) work from one table of facts per decision (``DECISION_FACTS``):
 when people who use services were first involved, the highest rung they reached, and the
@@ -79,7 +79,7 @@ RULES: tuple[Rule, ...] = (
         "so that auditors see every exemption.",
         "Openness: an exemption from involvement must be visible so that the people it affects "
         "can challenge it.",
-        "DOMAIN.md, FTS not_applicable",
+        "coprod's contract (docs/domain.md), From the start: not_applicable",
     ),
     Rule(
         "FTS-NONE",
@@ -745,7 +745,7 @@ class CheckResult:
         return _rows_where(self.decision_table, "meeting_id", meeting_id)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON of ``coprod check --format json`` (DOMAIN.md, command line)."""
+        """The JSON of ``coprod check --format json`` (docs/domain.md, command line)."""
         decisions = _columns(
             self.decision_table,
             ["decision_id", "board_id", "first_involvement", "tick_box_suspect"],

@@ -1,4 +1,4 @@
-"""Every threshold the rules use, in one place, with the defaults of DOMAIN.md.
+"""Every threshold the rules use, in one place, with the defaults of docs/domain.md.
 
 The method page shows these values, so a board can see exactly what was in force.
 """

@@ -178,7 +178,7 @@ MIGRATIONS: list[list[str]] = [
     ],
     [
         # The health-check item bank: items a board (or every board) asks beyond the defaults
-        # of DOMAIN.md, which live in coprod.models.DEFAULT_HEALTH_CHECK_ITEMS and are not
+        # of docs/domain.md, which live in coprod.models.DEFAULT_HEALTH_CHECK_ITEMS and are not
         # stored. A primary key cannot hold NULL, so board_id '*' means "every board"; '*' can
         # never be a real board id (ids are letters, digits, '.', '_' and '-').
         f"""CREATE TABLE health_check_item (

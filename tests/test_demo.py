@@ -1,4 +1,4 @@
-"""The demo generator: deterministic, valid, and showing every rule of DOMAIN.md."""
+"""The demo generator: deterministic, valid, and showing every rule of docs/domain.md."""
 
 from __future__ import annotations
 

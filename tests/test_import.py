@@ -2,7 +2,7 @@
 
 An import is one transaction: every row valid, or nothing written and every bad row reported
 with the file, the row number a spreadsheet shows (header = row 1, blank lines counted), the
-field and the reason (DOMAIN.md, Interchange format).
+field and the reason (docs/domain.md, Interchange format).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""From the start (FTS): one category per decision, first match wins (DOMAIN.md, FTS table).
+"""From the start (FTS): one category per decision, first match wins (docs/domain.md, FTS table).
 
 Every test builds one small board, loads it through the import path and checks the category
 and the finding a board officer would see. Unless a test says otherwise the decision was

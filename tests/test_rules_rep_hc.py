@@ -1,4 +1,4 @@
-"""Representation (REP) and health-check (HC) rules, and their edges (DOMAIN.md)."""
+"""Representation (REP) and health-check (HC) rules, and their edges (docs/domain.md)."""
 
 from __future__ import annotations
 
