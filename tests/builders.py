@@ -14,8 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from coprod.bulk import import_folder
+from coprod.demo import write_demo
 from coprod.interchange import ImportSummary, Sheet, import_sheets
 from coprod.models import ENTITIES
 from coprod.rules import CheckResult, run_check
@@ -154,6 +157,15 @@ class Dataset:
 
     def load(self, store: Store) -> ImportSummary:
         return import_sheets(store, self.sheets(), CHANGE)
+
+
+def load_demo(store: Store, folder: Path, boards: int = 3) -> Store:
+    """The demo data of ``boards`` boards, written to ``folder`` and imported in sets."""
+    write_demo(folder, boards=boards)
+    done, declined = import_folder(store, folder, CHANGE)
+    assert declined is None
+    assert done is not None
+    return store
 
 
 # -- reading results -----------------------------------------------------------------------

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import CHANGE
+from builders import CHANGE, load_demo
 from hypothesis import HealthCheck as Hypothesis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coprod import rules
-from coprod.bulk import import_folder
-from coprod.demo import DEMO_AS_OF, write_demo
+from coprod.demo import DEMO_AS_OF
 from coprod.interchange import ImportRejected
 from coprod.models import (
     AttendanceStatus,
@@ -61,11 +60,7 @@ BOARDS = 5
 
 @pytest.fixture
 def demo(store: Store, tmp_path: Path) -> Store:
-    write_demo(tmp_path / "demo", boards=BOARDS)
-    done, declined = import_folder(store, tmp_path / "demo", CHANGE)
-    assert declined is None
-    assert done is not None
-    return store
+    return load_demo(store, tmp_path / "demo", BOARDS)
 
 
 def ids(store: Store, table: str, key: str, where: str = "") -> list[str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from builders import CHANGE, Dataset, check
+from builders import Dataset, check, load_demo
 
-from coprod.bulk import import_folder
-from coprod.demo import DEMO_AS_OF, write_demo
+from coprod.demo import DEMO_AS_OF
 from coprod.models import QUALIFYING_GROUPS
 from coprod.rules import QUALIFYING_GROUP_NAMES
 from coprod.store import Store
@@ -50,10 +49,7 @@ def test_each_involvement_says_whether_it_counts_and_why_not(store: Store) -> No
 
 def test_the_story_and_the_rules_agree_on_every_demo_decision(store: Store, tmp_path: Path) -> None:
     # The first involvement that counts on the story is the one the rules date the decision by.
-    write_demo(tmp_path / "demo", boards=3)
-    done, _ = import_folder(store, tmp_path / "demo", CHANGE)
-    assert done is not None
-    result = check(store, DEMO_AS_OF)
+    result = check(load_demo(store, tmp_path / "demo"), DEMO_AS_OF)
     checked = 0
     for verdict in result.decisions[::7]:
         story = decision_story(store, verdict["decision_id"], result)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from builders import CHANGE, check
+from builders import check, load_demo
 
-from coprod.bulk import import_folder
-from coprod.demo import DEMO_AS_OF, write_demo
+from coprod.demo import DEMO_AS_OF
 from coprod.store import Store
 from coprod.views import Headline, Period, decisions_frame, headline
 
@@ -16,10 +15,7 @@ from coprod.views import Headline, Period, decisions_frame, headline
 def test_each_decision_row_lists_the_codes_of_its_findings_in_order(
     store: Store, tmp_path: Path
 ) -> None:
-    write_demo(tmp_path / "demo", boards=3)
-    done, _ = import_folder(store, tmp_path / "demo", CHANGE)
-    assert done is not None
-    result = check(store, DEMO_AS_OF)
+    result = check(load_demo(store, tmp_path / "demo"), DEMO_AS_OF)
     frame = decisions_frame(result)
     assert list(frame["decision_id"]) == [d["decision_id"] for d in result.decisions]
     listed = dict(zip(frame["decision_id"], frame["findings"], strict=True))
@@ -33,10 +29,7 @@ def test_each_decision_row_lists_the_codes_of_its_findings_in_order(
 def test_the_headline_counts_decisions_taken_apart_from_those_still_open(
     store: Store, tmp_path: Path
 ) -> None:
-    write_demo(tmp_path / "demo", boards=3)
-    done, _ = import_folder(store, tmp_path / "demo", CHANGE)
-    assert done is not None
-    result = check(store, DEMO_AS_OF)
+    result = check(load_demo(store, tmp_path / "demo"), DEMO_AS_OF)
     counts = headline(decisions_frame(result))
     rows = result.decisions
     exempt = [d for d in rows if d["first_involvement"] == "not_applicable"]
