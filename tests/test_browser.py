@@ -12,6 +12,7 @@ import pytest
 from browser_support import assert_no_exception, demo_store, load, serve, settle
 from playwright.sync_api import Page
 
+import ui
 from coprod.settings import DEMO_DIR
 
 pytestmark = pytest.mark.browser
@@ -47,17 +48,23 @@ def test_decision_story_opens_from_a_link(server: str, page: Page) -> None:
 
 
 def test_navigation_reaches_every_page(server: str, page: Page) -> None:
+    # The local admin sees every page in the menu; each opens from its link, with its own
+    # heading and no exception.
     load(page, server)
-    for name, heading in [
-        ("Decisions", "Decision register"),
-        ("Decision story", "Findings"),
-        ("Method", "How decisions are judged"),
-        ("Overview", "Were people involved from the start?"),
-    ]:
-        page.get_by_role("link", name=name).click()
+    menu = page.get_by_test_id("stSidebarNav")
+    titles = [title for _, title, _, _ in ui.PAGES]
+    assert menu.get_by_role("link").count() == len(titles) == 14
+    seen: list[str] = []
+    for title in [*titles[1:], titles[0]]:
+        menu.get_by_role("link", name=title, exact=True).click()
         settle(page)
-        page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+        heading = page.get_by_role("heading", level=1).first
+        heading.wait_for(timeout=30_000)
         assert_no_exception(page)
+        seen.append(heading.inner_text())
+        assert page.get_by_role("heading", level=1).count() == 1, title
+    assert len(set(seen)) == len(titles)  # a page of its own each time
+    assert seen[-1] == "Were people involved from the start?"
 
 
 def test_an_empty_store_loads_the_demo_data_with_one_button(tmp_path: Path, page: Page) -> None:

@@ -207,6 +207,7 @@ def test_disputing_an_involvement_on_the_story_takes_effect_at_once(
             d
             for d in result.decisions
             if d["first_involvement"] == "from_start"
+            and d["decided"]
             and d["qualifying_involvements"] == 1
             and d["disputed_involvements"] == 0
         )
@@ -223,8 +224,10 @@ def test_disputing_an_involvement_on_the_story_takes_effect_at_once(
     at.text_area(key=f"attestation_note_{involvement_id}").input("We were never asked.")
     _submit(at)
     text = " ".join(m.value for m in at.markdown)
+    # Its one qualifying involvement disputed, the decided decision involved nobody.
     assert "TB-DISPUTED" in text
-    assert "First involvement: never" in text or "First involvement: pending" in text
+    assert "FTS-NONE" in text
+    assert "First involvement: never" in text
     # The dispute's note shows with the involvement, as typed.
     assert "We were never asked." in shown(text)
 

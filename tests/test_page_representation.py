@@ -51,6 +51,7 @@ def demo(demo_db: Path) -> dict[str, Any]:
         trends = hc.item_trends(store, boards, DEMO_AS_OF, period=period)
         latest = hc.latest_checks(store, boards, result)
         return {
+            "path": demo_db,
             "result": result,
             "names": names,
             "member_names": member_names,
@@ -131,8 +132,44 @@ def test_representation_headline_matches_coprod(
     assert at.title[0].value == "Representation"
     voice: rep.VoiceHeadline = demo["voice"]
     assert shown(at.markdown[0].value) == voice.sentence(demo["period"])
-    # Counted independently of coprod.representation: the demo's meetings in the period.
-    assert voice.meetings == len(demo["meetings"]) > 30
+    # Counted here in SQL of its own, independently of coprod.representation and the rules:
+    # the meetings held in the period, those with a lived-experience voice at the table, and
+    # the decisions taken at them.
+    with Store(demo["path"]) as store:
+        counted = store.query(
+            """
+            WITH held AS (
+                SELECT meeting_id FROM meeting
+                WHERE withdrawn_at IS NULL AND date BETWEEN $start AND $end AND date <= $as_of
+            ),
+            voiced AS (
+                SELECT DISTINCT a.meeting_id FROM attendance a JOIN member m USING (member_id)
+                WHERE a.withdrawn_at IS NULL AND m.withdrawn_at IS NULL
+                  AND a.status IN ('present', 'remote', 'substitute')
+                  AND (m.lived_experience
+                       OR m.role IN ('service_user_rep', 'carer_rep', 'dpo_rep'))
+            ),
+            taken AS (
+                SELECT d.meeting_id FROM decision d JOIN held USING (meeting_id)
+                WHERE d.withdrawn_at IS NULL AND d.decided_on <= $as_of
+            )
+            SELECT (SELECT count(*) FROM held) AS meetings,
+                   (SELECT count(*) FROM held WHERE meeting_id IN (SELECT * FROM voiced))
+                       AS meetings_with_voice,
+                   (SELECT count(*) FROM taken) AS decisions,
+                   (SELECT count(*) FROM taken WHERE meeting_id IN (SELECT * FROM voiced))
+                       AS decisions_with_voice
+            """,
+            {"start": PERIOD[0], "end": PERIOD[1], "as_of": DEMO_AS_OF},
+        )[0]
+    assert counted["meetings"] > 30
+    assert counted["decisions"] > counted["decisions_with_voice"] > 0
+    assert (
+        voice.meetings,
+        voice.meetings_with_voice,
+        voice.decisions,
+        voice.decisions_with_voice,
+    ) == tuple(counted.values())
     silent = [
         f
         for f in demo["result"].findings
@@ -230,9 +267,28 @@ def test_representation_follows_the_board_picker(representation: AppTest) -> Non
 
 def test_health_check_headline_matches_coprod(health: AppTest, demo: dict[str, Any]) -> None:
     assert health.title[0].value == "Health-checks"
-    assert shown(health.markdown[0].value) == demo["hc_headline"]
+    sentence = shown(health.markdown[0].value)
+    assert sentence == demo["hc_headline"]
     result: CheckResult = demo["result"]
     in_period = [f for f in result.findings if PERIOD[0] <= f["period_date"] <= PERIOD[1]]
+    # Read here from the store and the findings, not from coprod.healthcheck: each board's
+    # latest check and how many answered it, and how often an item fell or the sides differed.
+    with Store(demo["path"]) as store:
+        latest = store.query(
+            "SELECT board_id, check_date, count(DISTINCT response_id) AS respondents "
+            "FROM health_check WHERE withdrawn_at IS NULL AND check_date <= $as_of "
+            "GROUP BY board_id, check_date "
+            "QUALIFY check_date = max(check_date) OVER (PARTITION BY board_id) ORDER BY board_id",
+            {"as_of": DEMO_AS_OF},
+        )
+    assert len(latest) == 3
+    for check in latest:
+        told = f"{demo['names'][check['board_id']]} on {check['check_date']:%-d %B %Y} ("
+        assert told in sentence
+        if check["respondents"] >= 5:
+            assert f"{told}{check['respondents']} responses)" in sentence
+    fell = sum(1 for f in in_period if f["code"] == "HC-DECLINE")
+    assert f"an item fell by 0.5 points or more {fell} time" in sentence
     assert _metric(health, "Falls since the previous check (period)") == str(
         sum(1 for f in in_period if f["code"] == "HC-DECLINE")
     )

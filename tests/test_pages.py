@@ -4,6 +4,7 @@ and in a PostgreSQL store."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from coprod.interchange import import_source
 from coprod.rules import RULES, run_check
 from coprod.settings import DEMO_DIR
 from coprod.store import Change, Store, is_server
+from coprod.views import CATEGORY_LABELS, DECIDED_CATEGORIES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PERIOD = (dt.date(2020, 1, 1), DEMO_AS_OF)
@@ -81,9 +83,19 @@ def test_overview_chart_has_alt_text_and_its_numbers(app: AppTest) -> None:
     _no_errors(app)
     charts = app.get("plotly_chart")
     assert len(charts) == 1
-    # The chart's message is given in words below it, and its numbers in a table.
-    assert any("decisions involved people who use services" in m.value for m in app.markdown)
-    assert any("Quarter" in str(t.value.index.name) for t in app.table)
+    # A screen reader hears the chart's message (its alt text), which says how many decisions
+    # it counts; the message is also given in words below it, and its numbers in a table that
+    # adds up to the same count.
+    alt = charts[0].proto.alt
+    found = re.search(r"Over (\d+) quarters, (\d+) of (\d+) decisions involved people", alt)
+    assert found, alt
+    assert alt in [shown(m.value) for m in app.markdown]
+    numbers = next(t.value for t in app.table if "Quarter" in str(t.value.index.name))
+    assert len(numbers) == int(found[1])
+    categories = [CATEGORY_LABELS[c] for c in DECIDED_CATEGORIES]
+    assert int(numbers[categories].to_numpy().sum()) == int(found[3])
+    early = [CATEGORY_LABELS["from_start"], CATEGORY_LABELS["formative"]]
+    assert int(numbers[early].to_numpy().sum()) == int(found[2])
 
 
 def test_overview_follows_the_board_picker(app: AppTest, demo_db: str) -> None:
