@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DB ?= data/coprod.duckdb
 PORT ?= 8501
 
-.PHONY: run test lint typecheck accessibility bench bench-quick bench-national clean
+.PHONY: run test test-fast lint typecheck accessibility bench bench-quick bench-national clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
+
+# Under two minutes: the domain and its integration with the store file (no browser, no
+# PostgreSQL server, no pages under AppTest, no stress tests), for the loop of a change;
+# `make test` runs everything.
+test-fast: $(STAMP)
+	$(BIN)/pytest -n 2 -m "not browser and not postgres and not pages and not slow"
 
 accessibility: $(STAMP)
 	$(BIN)/pytest tests/test_accessibility.py

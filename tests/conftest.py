@@ -32,6 +32,20 @@ BOTH_BACKENDS = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs a PostgreSQL server (``postgres``) and what runs the dashboard's pages
+    under AppTest (``pages``), so that ``make test-fast`` can leave them out; the browser tests
+    mark themselves (``browser``)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres" in fixtures or "postgres" in params.values():
+            item.add_marker(pytest.mark.postgres)
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "AppTest"):
+            item.add_marker(pytest.mark.pages)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_BACKENDS:
         metafunc.parametrize("backend", ["file", "postgres"])

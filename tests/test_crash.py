@@ -27,6 +27,9 @@ from coprod.interchange import export, import_source
 from coprod.settings import DEMO_DIR
 from coprod.store import TABLES, Store
 
+# Stress tests of a minute or more: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 MB = 1 << 20
 # Kill when the store file has grown by this much: the first write, and well into the writing.
 KILL_AFTER = {"first-write": 1, "ten-megabytes": 10 * MB}

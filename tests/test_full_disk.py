@@ -28,6 +28,9 @@ from coprod.interchange import export
 from coprod.settings import DEMO_DIR
 from coprod.store import TABLES, Store
 
+# Stress tests of a minute or more: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "data" / "rules-check"
 PERIOD = ["--board", "b1", "--from", "2022-01-01", "--to", "2022-12-31"]

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from builders import CHANGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,9 @@ from coprod.interchange import ImportRejected, Problem, export, import_source, r
 from coprod.models import ENTITY_BY_FILE, storable_problem
 from coprod.store import TABLES, Store
 
+# Stress tests of a minute or more: `make test` runs them, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 BASE = Path(__file__).resolve().parent / "malformed" / "_base"
 EXAMPLES = int(os.environ.get("COPROD_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
@@ -36,6 +40,7 @@ FUZZ = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
 # Columns whose text is stored as typed (trimmed), so must appear in the file as it was read.
 FREE_TEXT = {
     "board": ("name", "area"),
