@@ -90,6 +90,9 @@ ACTION_WORDS: dict[Action, str] = {
     Action.manage: "manage users and settings",
 }
 
+# "Every board", where the store names boards: a person's boards (app_user.boards) and the
+# health-check item bank's board_id. No board id can be '*' (ids are letters, digits, '.', '_'
+# and '-').
 EVERY_BOARD = "*"
 
 

@@ -44,6 +44,7 @@ from typing import Any
 
 import duckdb
 
+from coprod.access import EVERY_BOARD
 from coprod.outputs import Leftover, process_alive, remove_leftovers, staging_for
 from coprod.settings import store_location
 from coprod.store import (
@@ -56,6 +57,7 @@ from coprod.store import (
     StoreError,
     current_user,
     is_server,
+    path_literal,
     quote,
     unwritable,
     write_failure,
@@ -118,11 +120,6 @@ def coprod_version() -> str:
         return version("coprod")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "unknown"
-
-
-def _literal(path: Path) -> str:
-    """A path as a SQL string literal (EXPORT DATABASE takes no parameters)."""
-    return "'" + str(path.resolve()).replace("'", "''") + "'"
 
 
 def _sha256(path: Path) -> str:
@@ -220,7 +217,7 @@ def _export(store: Store, staging: Path) -> dict[str, Any]:
         # One transaction: the files, the sequence and the schema version are one snapshot.
         cur.execute("BEGIN TRANSACTION")
         try:
-            cur.execute(f"EXPORT DATABASE {_literal(staging)} (FORMAT parquet)")
+            cur.execute(f"EXPORT DATABASE {path_literal(staging)} (FORMAT parquet)")
             names = [
                 str(row[0])
                 for row in cur.execute(
@@ -254,10 +251,10 @@ def _export(store: Store, staging: Path) -> dict[str, Any]:
                     f"DuckDB did not write {path.name} for the table {name}, so no backup was made."
                 )
             entry: dict[str, Any] = {"file": path.name, "rows": _parquet_rows(cur, path)}
-            columns = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(path)})")  # noqa: S608
+            columns = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({path_literal(path)})")  # noqa: S608
             if "withdrawn_at" in {str(c[0]) for c in columns.fetchall()}:
                 row = cur.execute(
-                    f"SELECT count(*) FROM read_parquet({_literal(path)}) "  # noqa: S608
+                    f"SELECT count(*) FROM read_parquet({path_literal(path)}) "  # noqa: S608
                     "WHERE withdrawn_at IS NOT NULL"
                 ).fetchone()
                 entry["withdrawn"] = int(row[0]) if row else 0
@@ -291,7 +288,7 @@ def record_count(manifest: dict[str, Any]) -> int:
 
 
 def _parquet_rows(cur: duckdb.DuckDBPyConnection, path: Path) -> int:
-    row = cur.execute(f"SELECT count(*) FROM read_parquet({_literal(path)})").fetchone()  # noqa: S608
+    row = cur.execute(f"SELECT count(*) FROM read_parquet({path_literal(path)})").fetchone()  # noqa: S608
     return int(row[0]) if row else 0
 
 
@@ -405,7 +402,6 @@ def verify_backup(source: str | Path) -> dict[str, Any]:
 _AUDIT_TEXT = ("created_by", "updated_by", "withdrawn_by", "withdrawn_reason")
 _RECORD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ITEM_ID = re.compile(r"^[a-z0-9_]{1,64}$")
-_EVERY_BOARD = "*"
 # The audit trail's values before and after each change: JSON of records that were validated
 # when they were written, and longer than a text may be; not read to validate a backup.
 _JSON_COLUMNS = ("before", "after")
@@ -468,7 +464,7 @@ def _read_rows(
     conn: duckdb.DuckDBPyConnection, path: Path, *, skip: tuple[str, ...] = ()
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Every row of a parquet file, in file order, as {column: value} (but ``skip``)."""
-    source = f"read_parquet({_literal(path)})"
+    source = f"read_parquet({path_literal(path)})"
     described = conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()  # noqa: S608
     names = [str(c[0]) for c in described if str(c[0]) not in skip]
     if not names:
@@ -536,7 +532,7 @@ def _app_user_problems(file: str, number: int, row: dict[str, Any], boards: set[
             )
         )
     parts = str(row.get("boards") or "").split(";")
-    if parts != [_EVERY_BOARD] and not all(_RECORD_ID.match(p) for p in parts if p):
+    if parts != [EVERY_BOARD] and not all(_RECORD_ID.match(p) for p in parts if p):
         out.append(_problem(file, number, "boards", f"'{row.get('boards')}' is not * or board ids"))
     return out
 
@@ -547,7 +543,7 @@ def _item_problems(file: str, number: int, row: dict[str, Any], boards: set[str]
         *_text_problems(file, number, row, ("board_id", "item", "statement", *_AUDIT_TEXT)),
     ]
     board = row.get("board_id")
-    if board != _EVERY_BOARD and board not in boards:
+    if board != EVERY_BOARD and board not in boards:
         out.append(_problem(file, number, "board_id", f"no board has the id '{board}'"))
     item = row.get("item")
     if not isinstance(item, str) or not _ITEM_ID.match(item):
@@ -898,7 +894,7 @@ def _load_table(
     conn: duckdb.DuckDBPyConnection, folder: Path, name: str, path: Path, rows: int
 ) -> None:
     table = quote(name)
-    source = f"read_parquet({_literal(path)})"
+    source = f"read_parquet({path_literal(path)})"
     columns = [str(r[0]) for r in conn.execute(f"DESCRIBE {table}").fetchall()]
     described = conn.execute(f"DESCRIBE SELECT * FROM {source}")  # noqa: S608
     in_file = [str(r[0]) for r in described.fetchall()]

@@ -45,19 +45,19 @@ from coprod.models import (
     Group,
     Level,
     MeetingKind,
+    MemberRole,
     Method,
     Outcome,
     RespondentGroup,
-    Role,
 )
-from coprod.store import COLUMNS, KEYS, Change, Store, is_out_of_memory, quote
+from coprod.store import COLUMNS, KEYS, Change, Store, is_out_of_memory, path_literal, quote
 
 # What each column holds, beyond its SQL type: the form its text must already be in.
 ID = r"^[A-Za-z0-9._-]{1,64}$"
 ITEM = r"^[a-z0-9_]{1,64}$"
 ENUMS: dict[tuple[str, str], tuple[StrEnum, ...]] = {
     ("board", "kind"): tuple(BoardKind),
-    ("member", "role"): tuple(Role),
+    ("member", "role"): tuple(MemberRole),
     ("meeting", "kind"): tuple(MeetingKind),
     ("attendance", "status"): tuple(AttendanceStatus),
     ("decision", "claimed_approach"): tuple(Approach),
@@ -351,7 +351,7 @@ def _stage(cur: Any, table: str, path: Path, header: list[str]) -> None:
     columns = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
     select, ok = _value_checks(table)
     source = (
-        f"read_csv('{_literal(path)}', columns = {columns}, header = true, delim = ',', "
+        f"read_csv({path_literal(path)}, columns = {columns}, header = true, delim = ',', "
         "quote = '\"', escape = '\"', new_line = '\\n', auto_detect = false, "
         "strict_mode = true, null_padding = false, ignore_errors = false, "
         "encoding = 'utf-8')"
@@ -380,7 +380,3 @@ def _stage(cur: Any, table: str, path: Path, header: list[str]) -> None:
     ).fetchone()
     if dup and dup[0]:
         raise Declined(f"{path.name}: a key appears twice")
-
-
-def _literal(path: Path) -> str:
-    return str(path.resolve()).replace("'", "''")

@@ -15,9 +15,9 @@ from coprod.models import (
     Group,
     Level,
     MeetingKind,
+    MemberRole,
     Method,
     Outcome,
-    Role,
 )
 
 
@@ -51,7 +51,7 @@ FORMS: dict[str, list[FieldSpec]] = {
         FieldSpec("member_id", "Member id", "id", required=True),
         FieldSpec("board_id", "Board", "ref", required=True, refers_to="board"),
         FieldSpec("name", "Name", "text", required=True),
-        _enum("role", "Role", Role),
+        _enum("role", "Role", MemberRole),
         FieldSpec("voting", "Voting member", "bool"),
         FieldSpec(
             "lived_experience",

@@ -31,14 +31,13 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from coprod.access import Action, Forbidden
+from coprod.access import EVERY_BOARD, Action, Forbidden
 from coprod.models import DEFAULT_HEALTH_CHECK_ITEMS, LIVED_EXPERIENCE_SIDE, normalise_token
 from coprod.rules import CheckResult
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Change, Store
 from coprod.views import Period, in_period, long_date, plural
 
-EVERY_BOARD = "*"
 SIDES = ("all", "professional", "lived_experience")
 SIDE_LABELS = {
     "all": "Everyone",

@@ -40,7 +40,7 @@ from coprod.models import (
     Meeting,
     Member,
 )
-from coprod.store import COLUMNS, KEYS, Change, Store, StoreError, quote
+from coprod.store import COLUMNS, KEYS, Change, Store, StoreError, path_literal, quote
 
 FILE_ORDER = [e.file_name for e in ENTITIES]
 E = TypeVar("E", bound=Entity)
@@ -1331,7 +1331,7 @@ def export(store: Store, out: str | Path, fmt: str = "csv") -> list[Path]:
                 cur.execute(
                     f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(entity.table)} "
                     f"WHERE {EXPORTED[entity.table]} ORDER BY {order}) "
-                    f"TO '{_sql_path(path)}' (FORMAT parquet)"
+                    f"TO {path_literal(path)} (FORMAT parquet)"
                 )
         elif fmt == "csv":
             path = target / f"{entity.file_name}.csv"
@@ -1459,10 +1459,6 @@ def write_file_atomically(path: Path, data: bytes) -> None:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path.resolve()).replace("'", "''")
 
 
 def write_csv_folder(folder: str | Path, tables: dict[str, list[dict[str, Any]]]) -> None:

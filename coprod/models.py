@@ -35,7 +35,9 @@ class BoardKind(StrEnum):
     other = "other"
 
 
-class Role(StrEnum):
+class MemberRole(StrEnum):
+    """A member's role on a board (a person's role in the dashboard is coprod.access.Role)."""
+
     chair = "chair"
     vice_chair = "vice_chair"
     voting_health_board = "voting_health_board"
@@ -49,9 +51,14 @@ class Role(StrEnum):
     other = "other"
 
 
-LIVED_EXPERIENCE_ROLES = (Role.service_user_rep, Role.carer_rep, Role.dpo_rep)
+LIVED_EXPERIENCE_ROLES = (MemberRole.service_user_rep, MemberRole.carer_rep, MemberRole.dpo_rep)
 # Roles an Integration Joint Board must have among its members (REP-COMPOSITION).
-REQUIRED_IJB_ROLES = (Role.service_user_rep, Role.carer_rep, Role.third_sector_rep, Role.staff_rep)
+REQUIRED_IJB_ROLES = (
+    MemberRole.service_user_rep,
+    MemberRole.carer_rep,
+    MemberRole.third_sector_rep,
+    MemberRole.staff_rep,
+)
 
 
 class MeetingKind(StrEnum):
@@ -443,7 +450,7 @@ class Member(Entity):
     member_id: RecordId
     board_id: RecordId
     name: Text
-    role: _enum(Role)  # type: ignore[valid-type]
+    role: _enum(MemberRole)  # type: ignore[valid-type]
     voting: Flag
     lived_experience: Flag = False
     organisation: OptText = None

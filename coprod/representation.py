@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from coprod.models import AT_THE_TABLE, LIVED_EXPERIENCE_ROLES, REQUIRED_IJB_ROLES, Role
+from coprod.models import AT_THE_TABLE, LIVED_EXPERIENCE_ROLES, REQUIRED_IJB_ROLES, MemberRole
 from coprod.rules import CheckResult
 from coprod.store import Store
 from coprod.views import Period, in_period, long_date, percent, plural, quarter_label
@@ -60,17 +60,17 @@ AT_TABLE_STATUSES = tuple(s.value for s in AT_THE_TABLE)  # present, remote, sub
 ALL_STATUSES = (*AT_TABLE_STATUSES, "apologies", "absent")
 
 ROLE_LABELS = {
-    Role.chair: "chair",
-    Role.vice_chair: "vice-chair",
-    Role.voting_health_board: "voting member (health board)",
-    Role.voting_council: "voting member (council)",
-    Role.service_user_rep: "service user representative",
-    Role.carer_rep: "carer representative",
-    Role.third_sector_rep: "third sector representative",
-    Role.staff_rep: "staff representative",
-    Role.dpo_rep: "DPO representative",
-    Role.officer: "officer",
-    Role.other: "other member",
+    MemberRole.chair: "chair",
+    MemberRole.vice_chair: "vice-chair",
+    MemberRole.voting_health_board: "voting member (health board)",
+    MemberRole.voting_council: "voting member (council)",
+    MemberRole.service_user_rep: "service user representative",
+    MemberRole.carer_rep: "carer representative",
+    MemberRole.third_sector_rep: "third sector representative",
+    MemberRole.staff_rep: "staff representative",
+    MemberRole.dpo_rep: "DPO representative",
+    MemberRole.officer: "officer",
+    MemberRole.other: "other member",
 }
 
 # The SQL that puts a member (alias m) in a role group; $lived_roles is bound.
@@ -592,7 +592,7 @@ def composition_gap_sentence(
     gap: pd.Series | dict[str, Any], board_label: Callable[[str], str] = str
 ) -> str:
     """``Glenmoray IJB had no staff representative at 2 meetings, from ... to ...``."""
-    role = ROLE_LABELS.get(Role(gap["role"]), str(gap["role"]))
+    role = ROLE_LABELS.get(MemberRole(gap["role"]), str(gap["role"]))
     board = board_label(gap["board_id"])
     if gap["meetings"] == 1:
         when = f"at its meeting on {long_date(gap['first'])}"

@@ -368,12 +368,19 @@ def _extension_file(name: str) -> Path:
 def load_extension(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load a DuckDB extension from its wheel: DuckDB itself never downloads one here."""
     path = _extension_file(name)
-    conn.execute(f"INSTALL '{_sql_text(str(path))}'")
+    conn.execute(f"INSTALL {sql_literal(str(path))}")
     conn.execute(f"LOAD {name}")
 
 
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
+def sql_literal(text: str) -> str:
+    """A text as a SQL string literal, quotes and all: for the few statements that take no
+    parameters (a file name in INSTALL, ATTACH, COPY or read_csv, a statement sent on)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def path_literal(path: Path) -> str:
+    """A file's absolute path as a SQL string literal."""
+    return sql_literal(str(path.resolve()))
 
 
 def _attach_server(location: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -381,7 +388,7 @@ def _attach_server(location: str, *, read_only: bool) -> duckdb.DuckDBPyConnecti
     try:
         load_extension(conn, "postgres")
         options = "TYPE postgres, READ_ONLY" if read_only else "TYPE postgres"
-        conn.execute(f"ATTACH '{_sql_text(location)}' AS {ATTACHED} ({options})")
+        conn.execute(f"ATTACH {sql_literal(location)} AS {ATTACHED} ({options})")
     except duckdb.Error as exc:
         conn.close()
         first = str(exc).splitlines()[0]
@@ -599,7 +606,7 @@ class Store:
     def execute_on_server(self, cur: duckdb.DuckDBPyConnection, sql: str) -> None:
         """Run PostgreSQL's own SQL on the server, in the cursor's transaction."""
         # A literal, not a parameter: a parameter makes DuckDB load pandas, seconds of start-up.
-        cur.execute(f"CALL postgres_execute('{ATTACHED}', '{_sql_text(sql)}')")
+        cur.execute(f"CALL postgres_execute('{ATTACHED}', {sql_literal(sql)})")
 
     def close(self) -> None:
         self.conn.close()
