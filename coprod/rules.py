@@ -68,7 +68,13 @@ _FROM_THE_START = (
     "Co-production from the start: people who use services are involved 'from the very start "
     "... before important decisions are taken when as much as possible can still be influenced'."
 )
-_SEED_000_001 = "ILiS co-production principles (seed 000); ILiS DIY Guide 11 (seed 001)"
+# The documents the rules rest on, by name (the Method page shows them beside each rule).
+_PRINCIPLES = (
+    "the ILiS Co-Production Toolkit's principles (Independent Living Fund report, Annex C)"
+)
+_DIY_GUIDE = "ILiS Do-It-Yourself Guide 11, Co-production: a way of working together"
+_ENIL = "ENIL fact sheet: Co-Production"
+_FROM_THE_START_SOURCES = f"{_PRINCIPLES}; {_DIY_GUIDE}"
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -88,7 +94,7 @@ RULES: tuple[Rule, ...] = (
         "The decision was taken and nobody who uses services, no carer and no Disabled People's "
         "Organisation was involved at 'consult' level or above.",
         _FROM_THE_START,
-        _SEED_000_001,
+        _FROM_THE_START_SOURCES,
     ),
     Rule(
         "FTS-AT-RISK",
@@ -97,7 +103,7 @@ RULES: tuple[Rule, ...] = (
         "The decision is not yet taken, its options are already fixed, and nobody who uses "
         "services has been involved.",
         _FROM_THE_START + " There is still time to involve people before the board decides.",
-        _SEED_000_001,
+        _FROM_THE_START_SOURCES,
     ),
     Rule(
         "FTS-AFTER-DECISION",
@@ -107,7 +113,7 @@ RULES: tuple[Rule, ...] = (
         "taken. Being in the room at the decision meeting is representation, not involvement "
         "from the start.",
         _FROM_THE_START,
-        _SEED_000_001,
+        _FROM_THE_START_SOURCES,
     ),
     Rule(
         "FTS-AFTER-OPTIONS",
@@ -116,7 +122,7 @@ RULES: tuple[Rule, ...] = (
         "People who use services were first involved on or after the day the options were fixed.",
         "Gunning principle 1: consultation must happen while proposals are still at a "
         "formative stage. " + _FROM_THE_START,
-        "Gunning principles (R v Brent LBC ex p Gunning, 1985); seed 001",
+        f"Gunning principles (R v Brent LBC ex p Gunning, 1985); {_DIY_GUIDE}",
     ),
     Rule(
         "FTS-LATE-START",
@@ -125,7 +131,7 @@ RULES: tuple[Rule, ...] = (
         "People who use services were first involved before the options were fixed, but more "
         "than the start window after the decision was identified.",
         _FROM_THE_START,
-        _SEED_000_001,
+        _FROM_THE_START_SOURCES,
     ),
     Rule(
         "FTS-TIMELINE-GAP",
@@ -135,7 +141,7 @@ RULES: tuple[Rule, ...] = (
         "the options were fixed is not recorded, so it cannot be told whether they could still "
         "influence the decision.",
         _FROM_THE_START,
-        _SEED_000_001,
+        _FROM_THE_START_SOURCES,
     ),
     Rule(
         "TB-ONE-WAY",
@@ -143,7 +149,7 @@ RULES: tuple[Rule, ...] = (
         "One-way consultation only",
         "The highest level of involvement reached was 'consult'.",
         "Co-production is 'not a tick-box exercise of one-way communication or consultation'.",
-        "Seed 001; ENIL fact sheet (seed 003)",
+        f"{_DIY_GUIDE}; {_ENIL}",
     ),
     Rule(
         "TB-LABEL-MISMATCH",
@@ -153,7 +159,7 @@ RULES: tuple[Rule, ...] = (
         "people who use services were actually involved at (or nobody was involved).",
         "Consultation 'can often be mistaken ... as co-production'; a claim must match what "
         "happened (Think Local Act Personal ladder of co-production).",
-        "TLAP / NEF ladder; ENIL fact sheet (seed 003)",
+        f"TLAP / NEF ladder of co-production; {_ENIL}",
     ),
     Rule(
         "TB-NO-FEEDBACK",
@@ -163,7 +169,7 @@ RULES: tuple[Rule, ...] = (
         "that participants were told the result within that window.",
         "People should not be left 'not informed of ... the end result of their input': "
         "'we asked, you said, we did'.",
-        "ENIL fact sheet (seed 003)",
+        _ENIL,
     ),
     Rule(
         "TB-NO-INFLUENCE",
@@ -173,7 +179,7 @@ RULES: tuple[Rule, ...] = (
         "Co-production is not 'just giving people a chance to speak, but not using the "
         "information'; Gunning principle 4: responses must be conscientiously taken into "
         "account.",
-        "Seed 001; Gunning principles",
+        f"{_DIY_GUIDE}; Gunning principles",
     ),
     Rule(
         "TB-SHORT-WINDOW",
@@ -190,7 +196,7 @@ RULES: tuple[Rule, ...] = (
         "The number of participants with lived experience is recorded and adds up to nobody.",
         "People with lived experience are the 'experts by experience'; involvement without them "
         "is not co-production.",
-        "ENIL fact sheet (seed 003)",
+        _ENIL,
     ),
     Rule(
         "TB-NO-SUPPORT",
@@ -200,8 +206,7 @@ RULES: tuple[Rule, ...] = (
         "expenses.",
         "People need support to take part as equals: venue, transport, publicity, and "
         "reward for their time.",
-        "Seed 001; ENIL fact sheet (seed 003); National Standards for Community Engagement "
-        "(Support)",
+        f"{_DIY_GUIDE}; {_ENIL}; National Standards for Community Engagement (Support)",
     ),
     Rule(
         "TB-DISPUTED",
@@ -210,7 +215,7 @@ RULES: tuple[Rule, ...] = (
         "A Disabled People's Organisation or other participant disputes what officers recorded "
         "about an involvement; disputed involvement does not count.",
         "Trust and information-sharing are foundations of co-production.",
-        "Seed 001",
+        _DIY_GUIDE,
     ),
     Rule(
         "REP-NO-VOICE",
@@ -220,7 +225,7 @@ RULES: tuple[Rule, ...] = (
         "recorded as having lived experience) was present, remote or substituted at the meeting "
         "that took the decision.",
         "People who use services and carers are represented on the board and take part as equals.",
-        "Seed 001; Integration Joint Board membership rules",
+        f"{_DIY_GUIDE}; Integration Joint Board membership rules",
     ),
     Rule(
         "REP-COMPOSITION",
@@ -238,7 +243,7 @@ RULES: tuple[Rule, ...] = (
         "At one health-check, professionals scored an item higher than the lived-experience "
         "side (people who use services, carers, DPOs) by the gap threshold or more.",
         "Partners 'make wrong assumptions about each other'; a perception gap is a warning sign.",
-        "Seed 001",
+        _DIY_GUIDE,
     ),
     Rule(
         "HC-DECLINE",
@@ -247,7 +252,7 @@ RULES: tuple[Rule, ...] = (
         "An item's average score fell by the decline threshold or more since the board's "
         "previous health-check.",
         "Co-production needs a 'regular health-check' to spot problems early.",
-        "Seed 001",
+        _DIY_GUIDE,
     ),
     Rule(
         "HC-OVERDUE",
@@ -255,7 +260,7 @@ RULES: tuple[Rule, ...] = (
         "Health-check overdue",
         "The board took decisions in the overdue window but held no health-check in it.",
         "Co-production needs a 'regular health-check' to spot problems early.",
-        "Seed 001",
+        _DIY_GUIDE,
     ),
 )
 RULES_BY_CODE = {r.code: r for r in RULES}

@@ -142,3 +142,11 @@ def test_nothing_happens_after_the_demo_date_except_plans() -> None:
 def test_boards_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least one board"):
         generate(boards=0)
+
+
+def test_the_contract_names_every_rule_with_its_severity() -> None:
+    # docs/domain.md is the rules' reference: no rule may be missing from it or differ.
+    contract = (Path(__file__).resolve().parents[1] / "docs" / "domain.md").read_text()
+    for rule in RULES:  # a row of its table, or a finding of the FTS table
+        named = f"| {rule.code} | {rule.severity} |", f"{rule.code} ({rule.severity}"
+        assert any(n in contract for n in named), rule.code
