@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from coprod.store import StoreError, StoreWriteError
+from coprod.errors import CoprodError
+from coprod.store import StoreWriteError
 from coprod.views import plain
 
 st.set_page_config(page_title="coprod: co-production from the start", layout="wide")
@@ -21,5 +22,5 @@ try:
     page.run()
 except StoreWriteError as failed:  # a full disk, say: one sentence, and nothing was kept
     st.error(plain(failed.sentence("saved")), icon=":material/error:")
-except StoreError as failed:  # the store could not be opened or read
+except CoprodError as failed:  # the store could not be opened or read, say: its sentence
     st.error(plain(failed), icon=":material/error:")

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from coprod.errors import CoprodError
+
 
 class Role(StrEnum):
     public = "public"
@@ -96,7 +98,7 @@ ACTION_WORDS: dict[Action, str] = {
 EVERY_BOARD = "*"
 
 
-class Forbidden(PermissionError):
+class Forbidden(CoprodError, PermissionError):
     """A person tried to do something their role does not allow: said in one sentence."""
 
 

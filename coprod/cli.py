@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from coprod.access import cli_access
+from coprod.errors import CoprodError
 from coprod.outputs import (
     Leftover,
     refuse_unsafe_file,
@@ -238,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreWriteError as exc:
         say(exc.sentence(NOT_DONE.get(args.command, "saved")), err=True)
         return EXIT_REJECTED
-    except StoreError as exc:
+    except CoprodError as exc:  # the sentence the person is shown, whichever it is
         say(str(exc), err=True)
         _problems(getattr(exc, "problems", []))  # a backup whose rows were refused
         return EXIT_REJECTED
@@ -327,34 +328,30 @@ def _change() -> Change:
 def _users(args: argparse.Namespace) -> int:
     from coprod import users
 
-    try:
-        if args.users_command == "list":
-            with Store(args.db, read_only=True) as store:
-                people = users.list_users(store)
-                public = users.public_view(store)
-            for u in people:
-                boards = "every board" if u.boards is None else ", ".join(sorted(u.boards))
-                say(f"{u.identity}\t{u.role.value}\t{boards}\t{u.name or ''}")
-            if not people:
-                say("Nobody has been given a role yet.")
-            say(f"Visitors who are not signed in see the public view: {'yes' if public else 'no'}.")
-            return EXIT_OK
-        with _writable_store(args.db) as store:
-            if args.users_command == "add":
-                action, saved = users.save_user(
-                    store, args.email, args.role, args.boards, _change(), name=args.name
-                )
-                boards = "every board" if saved.boards is None else ", ".join(sorted(saved.boards))
-                say(f"{saved.identity} is {saved.role.value} for {boards} ({action}).")
-            elif args.users_command == "remove":
-                users.remove_user(store, args.email, args.reason, _change())
-                say(f"{args.email} no longer has a role.")
-            else:
-                changed = users.set_setting(store, "public_view", args.state, _change())
-                say(f"The public view is {args.state}" + ("." if changed else " (unchanged)."))
-    except users.UserError as exc:
-        say(str(exc), err=True)
-        return EXIT_REJECTED
+    if args.users_command == "list":
+        with Store(args.db, read_only=True) as store:
+            people = users.list_users(store)
+            public = users.public_view(store)
+        for u in people:
+            boards = "every board" if u.boards is None else ", ".join(sorted(u.boards))
+            say(f"{u.identity}\t{u.role.value}\t{boards}\t{u.name or ''}")
+        if not people:
+            say("Nobody has been given a role yet.")
+        say(f"Visitors who are not signed in see the public view: {'yes' if public else 'no'}.")
+        return EXIT_OK
+    with _writable_store(args.db) as store:
+        if args.users_command == "add":
+            action, saved = users.save_user(
+                store, args.email, args.role, args.boards, _change(), name=args.name
+            )
+            boards = "every board" if saved.boards is None else ", ".join(sorted(saved.boards))
+            say(f"{saved.identity} is {saved.role.value} for {boards} ({action}).")
+        elif args.users_command == "remove":
+            users.remove_user(store, args.email, args.reason, _change())
+            say(f"{args.email} no longer has a role.")
+        else:
+            changed = users.set_setting(store, "public_view", args.state, _change())
+            say(f"The public view is {args.state}" + ("." if changed else " (unchanged)."))
     return EXIT_OK
 
 
@@ -525,15 +522,11 @@ def _write_output(path: Path, data: bytes, what: str) -> None:
 
 
 def _board_report(args: argparse.Namespace) -> int:
-    from coprod.report import ReportError, board_report
+    from coprod.report import board_report
 
     refuse_unsafe_file(args.out, "pdf", store_location(args.db), "report")
     with Store(args.db, read_only=True) as store:
-        try:
-            pdf = board_report(store, args.board, args.start, args.end, as_of=args.as_of)
-        except ReportError as exc:
-            say(str(exc), err=True)
-            return EXIT_REJECTED
+        pdf = board_report(store, args.board, args.start, args.end, as_of=args.as_of)
     _leftovers(remove_leftovers(args.out.parent, name=args.out.name))
     _write_output(args.out, pdf, "report")
     say(f"Wrote the board report for {args.board}, {args.start} to {args.end}, to {args.out}.")

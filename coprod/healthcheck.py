@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from coprod.access import EVERY_BOARD, Action, Forbidden
+from coprod.errors import CoprodError
 from coprod.models import DEFAULT_HEALTH_CHECK_ITEMS, LIVED_EXPERIENCE_SIDE, normalise_token
 from coprod.rules import CheckResult
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
@@ -482,7 +483,7 @@ class BankItem(NamedTuple):
     board_specific: bool  # the board's own item (False: a default, or an item for every board)
 
 
-class ItemBankError(ValueError):
+class ItemBankError(CoprodError, ValueError):
     """An item that cannot be added; the message is one sentence for the person adding it."""
 
     def __init__(self, field: str, message: str) -> None:

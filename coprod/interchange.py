@@ -25,6 +25,7 @@ import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
 from coprod.access import SYSTEM, Access, Action
+from coprod.errors import CoprodError
 from coprod.models import (
     ENTITIES,
     ENTITY_BY_FILE,
@@ -68,7 +69,7 @@ class ExportRefused(StoreError):
     """An export that could not be written without changing a value."""
 
 
-class ImportRejected(Exception):
+class ImportRejected(CoprodError):
     """The data was not imported; ``problems`` says why, row by row."""
 
     def __init__(self, problems: list[Problem]) -> None:

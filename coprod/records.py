@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from coprod.access import Action
+from coprod.errors import CoprodError
 from coprod.interchange import (
     CsvWriter,
     ImportRejected,
@@ -62,7 +63,7 @@ _STAMP = _StampMarker()
 # --- errors -------------------------------------------------------------------------------
 
 
-class RecordsError(Exception):
+class RecordsError(CoprodError):
     """A write that was refused; the message is one plain-English sentence for the user."""
 
 

@@ -31,6 +31,7 @@ from reportlab.platypus import (
 from coprod import healthcheck as hc
 from coprod import representation as rep
 from coprod.charts import CATEGORY_COLOURS
+from coprod.errors import CoprodError
 from coprod.rules import RULES_BY_CODE, CheckResult, run_check
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Store, current_user
@@ -48,7 +49,7 @@ from coprod.views import (
 )
 
 
-class ReportError(ValueError):
+class ReportError(CoprodError, ValueError):
     """The report cannot be made; the message says why in one sentence."""
 
 

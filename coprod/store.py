@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 import duckdb
 
 from coprod.access import SYSTEM, Access
+from coprod.errors import CoprodError
 from coprod.settings import store_location
 from coprod.terminal import printable
 
@@ -243,7 +244,7 @@ def _last_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-class StoreError(RuntimeError):
+class StoreError(CoprodError, RuntimeError):
     """A problem opening or using the store, phrased for the person who hit it."""
 
 

@@ -21,6 +21,7 @@ from coprod.access import (
     boards_text,
     parse_boards,
 )
+from coprod.errors import CoprodError
 from coprod.store import Change, Store
 
 # An identity is the email address the identity provider vouches for, compared lower-cased.
@@ -29,7 +30,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 SETTINGS: dict[str, tuple[str, ...]] = {"public_view": ("on", "off")}
 
 
-class UserError(ValueError):
+class UserError(CoprodError, ValueError):
     """A user or setting change that cannot be made, said in one sentence."""
 
 

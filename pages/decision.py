@@ -7,10 +7,10 @@ import streamlit as st
 
 import ui
 from coprod import records
-from coprod.access import Action, Forbidden
+from coprod.access import Action
 from coprod.charts import decision_timeline_chart
+from coprod.errors import CoprodError
 from coprod.models import Attestation
-from coprod.store import StoreError
 from coprod.story import StoryInvolvement, decision_story
 from coprod.views import CATEGORY_LABELS, facts_list, long_date, plain, plain_table, story_history
 
@@ -155,7 +155,7 @@ def _attest(inv: StoryInvolvement) -> None:
                     note.strip() or None,
                     ui.change(frame.access),
                 )
-            except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
+            except CoprodError as exc:
                 st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["story_flash"] = (

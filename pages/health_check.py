@@ -7,10 +7,10 @@ import streamlit as st
 
 import ui
 from coprod import healthcheck as hc
-from coprod.access import Action, Forbidden
+from coprod.access import Action
 from coprod.charts import item_trend_chart, side_gap_chart
+from coprod.errors import CoprodError
 from coprod.rules import RULES_BY_CODE
-from coprod.store import StoreError
 from coprod.views import long_date, plain, plain_table
 
 frame = ui.current()
@@ -175,7 +175,7 @@ if frame.access.may(Action.record, str(board_id)):
                     new_statement,
                     ui.change(frame.access),
                 )
-            except (hc.ItemBankError, Forbidden, StoreError) as problem:
+            except CoprodError as problem:
                 st.error(f"The item was not added: {plain(str(problem))}", icon=":material/error:")
             else:
                 where = (

@@ -13,6 +13,7 @@ import ui
 from coprod import healthcheck as hc
 from coprod import records
 from coprod.access import Action, Forbidden
+from coprod.errors import CoprodError
 from coprod.forms import FORMS, FieldSpec
 from coprod.models import (
     EARLIEST_DATE,
@@ -228,7 +229,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                 records.restore(
                     db, entity, key, ui.change(frame.access), expected_updated_at=stored.updated_at
                 )
-            except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
+            except CoprodError as exc:
                 st.error(plain(str(exc)))
             else:
                 st.session_state["record_flash"] = "Restored: it counts again."
@@ -251,7 +252,7 @@ def _withdraw_or_restore(stored: records.Stored[Any]) -> None:
                         ui.change(frame.access),
                         expected_updated_at=stored.updated_at,
                     )
-                except (records.RecordsError, records.RecordRejected, Forbidden, StoreError) as exc:
+                except CoprodError as exc:
                     st.error(plain(str(exc)))
                 else:
                     st.session_state["record_flash"] = "Withdrawn. It no longer counts."
@@ -374,7 +375,7 @@ def _attendance(meeting: Meeting) -> None:
                     ui.change(frame.access),
                     expected={k: v.updated_at for k, v in seats.items()},
                 )
-            except (records.RecordsError, Forbidden, StoreError) as exc:
+            except CoprodError as exc:
                 st.error(plain(str(exc)))
             except records.RecordRejected as rejected:
                 st.error(plain(str(rejected)))
@@ -444,7 +445,7 @@ def _health_check_form() -> None:
                 )
             except records.RecordRejected as rejected:
                 st.error(plain(str(rejected)))
-            except (records.RecordsError, Forbidden, StoreError) as exc:
+            except CoprodError as exc:
                 st.error(plain(str(exc)))
             else:
                 board_name = board_names.get(str(board_id), str(board_id))

@@ -8,8 +8,8 @@ import streamlit as st
 
 import ui
 from coprod import users
-from coprod.access import ROLE_DESCRIPTIONS, Action, Forbidden, Role
-from coprod.store import StoreError
+from coprod.access import ROLE_DESCRIPTIONS, Action, Role
+from coprod.errors import CoprodError
 from coprod.views import plain, plain_table
 
 frame = ui.current(Action.manage)
@@ -83,7 +83,7 @@ with st.form("save_user"):
                 ui.change(frame.access),
                 name=name,
             )
-        except (users.UserError, Forbidden, StoreError) as exc:
+        except CoprodError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
         else:
             st.session_state["users_flash"] = (
@@ -101,7 +101,7 @@ if people:
         if st.form_submit_button("Remove their role"):
             try:
                 users.remove_user(db, who, reason, ui.change(frame.access))
-            except (users.UserError, Forbidden, StoreError) as exc:
+            except CoprodError as exc:
                 st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["users_flash"] = f"Removed: {plain(who)} now sees the public view."
@@ -122,7 +122,7 @@ choice = st.radio(
 if choice != ("on" if current else "off") and st.button("Save this setting", key="save_public"):
     try:
         users.set_setting(db, "public_view", choice, ui.change(frame.access))
-    except (users.UserError, Forbidden, StoreError) as exc:
+    except CoprodError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
     else:
         st.session_state["users_flash"] = "Saved the setting."
