@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from coprod.representation import ROLE_LABELS
 from coprod.views import CATEGORY_LABELS, DECIDED_CATEGORIES, long_date, plural
+from coprod.vocabulary import word
 
 if TYPE_CHECKING:
     from coprod.story import DecisionStory
@@ -179,7 +180,7 @@ def decision_timeline_chart(story: DecisionStory) -> Chart:
     rows = []
     for inv in story.involvements:
         end = inv.end_date or inv.start_date
-        label = f"{inv.involvement_id} ({inv.level.replace('_', '-')})"
+        label = f"{inv.involvement_id} ({word(inv.level)})"
         fig.add_scatter(
             x=[inv.start_date, end],
             y=[label, label],
@@ -596,12 +597,10 @@ def item_trend_chart(
             x=list(part["check_date"]),
             y=list(part["mean_shown"]),
             mode="lines+markers",
-            name=item.replace("_", " "),
+            name=word(item),
             connectgaps=False,
             customdata=list(part["text"]),
-            hovertemplate=(
-                f"{item.replace('_', ' ')}, %{{x|%-d %b %Y}}: %{{customdata}}<extra></extra>"
-            ),
+            hovertemplate=(f"{word(item)}, %{{x|%-d %b %Y}}: %{{customdata}}<extra></extra>"),
             **_line_style(index),
         )
     _layout(
@@ -646,7 +645,7 @@ def item_trend_chart(
             low = latest.loc[latest["mean"].astype(float).idxmin()]
             message += (
                 f" At the latest check the lowest-scored item was "
-                f"{str(low['item']).replace('_', ' ')} ({low['mean_shown']:.1f})."
+                f"{word(low['item'])} ({low['mean_shown']:.1f})."
             )
         if not hidden.empty:
             message += (
@@ -657,9 +656,7 @@ def item_trend_chart(
     table = everyone.pivot(index="check_date", columns="item", values="text").reset_index()
     table.columns.name = None
     table["check_date"] = table["check_date"].map(long_date)
-    table = table.rename(
-        columns={"check_date": "Health-check", **{i: i.replace("_", " ") for i in items}}
-    )
+    table = table.rename(columns={"check_date": "Health-check", **{i: word(i) for i in items}})
     return Chart(fig, alt=message, summary=message, table=table)
 
 
@@ -675,7 +672,7 @@ def side_gap_chart(
     and labelled at each check where both sides have enough responses
     (``coprod.healthcheck.perception_gaps`` rows of one board and item)."""
     gaps = gaps.sort_values("check_date")
-    label = item.replace("_", " ")
+    label = word(item)
     fig = go.Figure()
     # The gap: a dotted segment from one side's average to the other's, labelled with its size.
     for _, row in gaps.iterrows():

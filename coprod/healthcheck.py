@@ -38,6 +38,7 @@ from coprod.rules import CheckResult
 from coprod.settings import DEFAULT_THRESHOLDS, Thresholds
 from coprod.store import Change, Store
 from coprod.views import Period, in_period, long_date, plural
+from coprod.vocabulary import word
 
 SIDES = ("all", "professional", "lived_experience")
 SIDE_LABELS = {
@@ -69,7 +70,7 @@ def points(value: float) -> str:
 
 def item_label(item: str) -> str:
     """An item id as words: ``information_sharing`` → ``information sharing``."""
-    return item.replace("_", " ")
+    return word(item)
 
 
 # --- scores per board, check, item and side --------------------------------------------------

@@ -13,6 +13,7 @@ from coprod.models import LIVED_EXPERIENCE_ROLES
 from coprod.rules import CATEGORIES, RULES_BY_CODE, CheckResult
 from coprod.store import Store
 from coprod.views import GROUP_LABELS, long_date, plural
+from coprod.vocabulary import word
 
 LE_ROLES = tuple(r.value for r in LIVED_EXPERIENCE_ROLES)
 
@@ -67,9 +68,9 @@ class AgendaItem:
         who = GROUP_LABELS[self.first["group"]]
         if self.first["organisation"]:
             who += f" ({self.first['organisation']})"
-        how = self.first["level"].replace("_", "-")
+        how = word(self.first["level"])
         if self.first["method"]:
-            how += f" by {self.first['method'].replace('_', ' ')}"
+            how += f" by {word(self.first['method'])}"
         days = (self.first["start_date"] - d["identified_on"]).days
         return (
             f"First involved on {long_date(self.first['start_date'])}, {plural(days, 'day')} "
@@ -92,7 +93,7 @@ class AgendaItem:
             text += (
                 f"people who use services were first involved on "
                 f"{long_date(self.first['start_date'])} "
-                f"({self.first['level'].replace('_', '-')} with "
+                f"({word(self.first['level'])} with "
                 f"{GROUP_LABELS[self.first['group']]}), "
                 f"{self.category_text}"
             )

@@ -35,6 +35,7 @@ from coprod.models import AT_THE_TABLE, LIVED_EXPERIENCE_ROLES, REQUIRED_IJB_ROL
 from coprod.rules import CheckResult
 from coprod.store import Store
 from coprod.views import Period, in_period, long_date, percent, plural, quarter_label
+from coprod.vocabulary import word
 
 # --- role groups ----------------------------------------------------------------------------
 
@@ -59,19 +60,7 @@ ROLE_GROUP_MEANINGS = {
 AT_TABLE_STATUSES = tuple(s.value for s in AT_THE_TABLE)  # present, remote, substitute
 ALL_STATUSES = (*AT_TABLE_STATUSES, "apologies", "absent")
 
-ROLE_LABELS = {
-    MemberRole.chair: "chair",
-    MemberRole.vice_chair: "vice-chair",
-    MemberRole.voting_health_board: "voting member (health board)",
-    MemberRole.voting_council: "voting member (council)",
-    MemberRole.service_user_rep: "service user representative",
-    MemberRole.carer_rep: "carer representative",
-    MemberRole.third_sector_rep: "third sector representative",
-    MemberRole.staff_rep: "staff representative",
-    MemberRole.dpo_rep: "DPO representative",
-    MemberRole.officer: "officer",
-    MemberRole.other: "other member",
-}
+ROLE_LABELS = {role: word(role) for role in MemberRole} | {MemberRole.other: "other member"}
 
 # The SQL that puts a member (alias m) in a role group; $lived_roles is bound.
 _ROLE_GROUP = """

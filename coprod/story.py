@@ -16,6 +16,7 @@ from coprod.models import Approach
 from coprod.rules import CATEGORIES, COUNTS_REASON, RULES_BY_CODE, CheckResult
 from coprod.store import Store
 from coprod.views import long_date
+from coprod.vocabulary import word
 
 
 @dataclass(frozen=True)
@@ -190,11 +191,11 @@ def _events(
     if d["options_fixed_on"]:
         events.append(StoryEvent(d["options_fixed_on"], "Options fixed", ""))
     for inv in involvements:
-        detail = f"{inv.level.replace('_', '-')} · {inv.group.replace('_', ' ')}"
+        detail = f"{word(inv.level)} · {word(inv.group)}"
         if inv.organisation:
             detail += f" ({inv.organisation})"
         if inv.method:
-            detail += f" · {inv.method.replace('_', ' ')}"
+            detail += f" · {word(inv.method)}"
         events.append(
             StoryEvent(
                 inv.start_date,

@@ -14,6 +14,7 @@ from coprod import records
 from coprod.access import Action
 from coprod.models import EARLIEST_DATE, ENTITIES, LATEST_DATE
 from coprod.views import plain, plural
+from coprod.vocabulary import word
 
 frame = ui.current(Action.audit)
 db = ui.store()
@@ -33,7 +34,7 @@ left, middle, right = st.columns(3)
 entity = left.selectbox(
     "Kind of record",
     options=[None, *(e.table for e in ENTITIES), "health_check_item", "user", "setting"],
-    format_func=lambda t: "Any" if t is None else t.replace("_", " "),
+    format_func=lambda t: "Any" if t is None else word(t),
     key="audit_entity",
 )
 source = middle.selectbox(

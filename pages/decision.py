@@ -13,6 +13,7 @@ from coprod.errors import CoprodError
 from coprod.models import Attestation
 from coprod.story import StoryInvolvement, decision_story
 from coprod.views import CATEGORY_LABELS, facts_list, long_date, plain, plain_table, story_history
+from coprod.vocabulary import word
 
 frame = ui.current()
 table = frame.checked.decisions
@@ -104,7 +105,7 @@ with head:
         + (f" (meeting {story.meeting_id})" if story.meeting_id else ""),
         "Outcome": story.outcome or "not recorded",
         "First involved": long_date(story.verdict.first_involved_on),
-        "Approach the paper claims": story.claimed.value.replace("_", "-"),
+        "Approach the paper claims": word(story.claimed),
         "Tick-box suspect": "yes" if story.verdict.tick_box_suspect else "no",
     }
     if not story.affects_people_who_use_services:
@@ -172,13 +173,13 @@ for inv in story.involvements:
     with st.container(border=True):
         details = {
             "When": f"{long_date(inv.start_date)} to {long_date(inv.end_date)}",
-            "Method": (inv.method or "not recorded").replace("_", " "),
+            "Method": word(inv.method or "not recorded"),
             "Participants": "not recorded" if inv.participants is None else str(inv.participants),
             "With lived experience": "not recorded"
             if inv.lived_experience_participants is None
             else str(inv.lived_experience_participants),
             "Support offered": ", ".join(
-                [f.replace("_", " ") for f in inv.accessible_formats]
+                [word(f) for f in inv.accessible_formats]
                 + (["expenses"] if inv.expenses_offered else [])
             )
             or "none recorded",
@@ -192,8 +193,8 @@ for inv in story.involvements:
             ),
         }
         st.markdown(
-            f"**{plain(inv.involvement_id)}** · {inv.level.replace('_', '-')} with "
-            f"{inv.group.replace('_', ' ')}"
+            f"**{plain(inv.involvement_id)}** · {word(inv.level)} with "
+            f"{word(inv.group)}"
             + (f" ({plain(inv.organisation)})" if inv.organisation else "")
             + f" · **{inv.reason}**\n\n"
             + facts_list(details)

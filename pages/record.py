@@ -32,6 +32,7 @@ from coprod.models import (
 )
 from coprod.store import KEYS, StoreError
 from coprod.views import long_date, plain, plain_table
+from coprod.vocabulary import word
 
 frame = ui.current(Action.record)
 db = ui.store()
@@ -81,10 +82,10 @@ def _label(stored: records.Stored[Any]) -> str:
     r = stored.record
     text = {
         "board": lambda: f"{r.board_id} — {r.name}",
-        "member": lambda: f"{r.member_id} — {r.name} ({r.role.replace('_', ' ')})",
+        "member": lambda: f"{r.member_id} — {r.name} ({word(r.role)})",
         "meeting": lambda: f"{r.meeting_id} — {long_date(r.date)}",
         "decision": lambda: f"{r.decision_id} — {r.title}",
-        "involvement": lambda: f"{r.involvement_id} — {r.level} with {r.group.replace('_', ' ')}",
+        "involvement": lambda: f"{r.involvement_id} — {word(r.level)} with {word(r.group)}",
     }[entity.table]()
     return text + (" (withdrawn)" if stored.withdrawn else "")
 
@@ -129,7 +130,7 @@ def _widget(spec: FieldSpec, value: Any, key: str, *, editing: bool) -> Any:
             label,
             options=options,
             index=options.index(current) if current in options else 0,
-            format_func=lambda v: "not recorded" if v is None else str(v).replace("_", " "),
+            format_func=lambda v: "not recorded" if v is None else word(v),
             key=key,
             help=spec.help,
         )
@@ -161,7 +162,7 @@ def _widget(spec: FieldSpec, value: Any, key: str, *, editing: bool) -> Any:
             label,
             options=[f.value for f in AccessibleFormat],
             default=chosen,
-            format_func=lambda v: v.replace("_", " "),
+            format_func=word,
             key=key,
             help=spec.help,
             placeholder="none",
@@ -358,7 +359,7 @@ def _attendance(meeting: Meeting) -> None:
             seat = seats.get(m.record.member_id)
             now = seat.record.status if seat and not seat.withdrawn else None
             picked = st.selectbox(
-                f"{plain(m.record.name)} — {m.record.role.replace('_', ' ')}"
+                f"{plain(m.record.name)} — {word(m.record.role)}"
                 + (" (lived experience)" if m.record.lived_experience else ""),
                 options=statuses,
                 index=statuses.index(now),
@@ -408,7 +409,7 @@ def _health_check_form() -> None:
         group = st.selectbox(
             "Respondent *",
             options=[g.value for g in RespondentGroup],
-            format_func=lambda v: v.replace("_", " "),
+            format_func=word,
             key="hc_group",
         )
         scores: dict[str, int | None] = {}
