@@ -239,8 +239,13 @@ def _data_version(cur: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def _last_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
-    row = cur.execute("SELECT coalesce(max(audit_id), 0) FROM audit_log").fetchone()
+def _last_audit_id(cur: duckdb.DuckDBPyConnection, *, server: bool) -> int:
+    """The audit trail's last id, in the cursor's transaction. On a server PostgreSQL answers
+    from the key's index; DuckDB reading the table would bring every id over on each write."""
+    sql = "SELECT coalesce(max(audit_id), 0) FROM audit_log"
+    if server:
+        sql = f"SELECT * FROM postgres_query('{ATTACHED}', {sql_literal(sql)})"
+    row = cur.execute(sql).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -508,14 +513,14 @@ class Store:
             self._begin(cur)
             try:
                 self._take_turn(cur)
-                audited: int | None = _last_audit_id(cur)
+                audited: int | None = _last_audit_id(cur, server=self.server)
                 yield cur
                 cur.execute(
                     "UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                     "WHERE key = 'data_version'"
                 )
                 version = _data_version(cur)
-                if _last_audit_id(cur) == audited:
+                if _last_audit_id(cur, server=self.server) == audited:
                     audited = None
                 cur.execute("COMMIT")
             except BaseException as exc:
