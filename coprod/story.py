@@ -128,22 +128,15 @@ ORDER BY i.start_date, i.involvement_id
 """  # noqa: S608
 
 
-def _rows(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with store.cursor() as cur:
-        result = cur.execute(sql, params)
-        names = [d[0] for d in result.description or []]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
 def decision_story(store: Store, decision_id: str, result: CheckResult) -> DecisionStory | None:
     """The story of one decision, as of ``result``'s date; None when there is no such decision."""
-    rows = _rows(store, _DECISION, {"decision": decision_id})
+    rows = store.query(_DECISION, {"decision": decision_id})
     if not rows:
         return None
     d = rows[0]
     involvements = tuple(
         StoryInvolvement(**(row | {"accessible_formats": tuple(row["accessible_formats"])}))
-        for row in _rows(store, _INVOLVEMENT, {"decision": decision_id, "as_of": result.as_of})
+        for row in store.query(_INVOLVEMENT, {"decision": decision_id, "as_of": result.as_of})
     )
     found = result.decision(decision_id)
     verdict = Verdict(
