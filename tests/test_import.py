@@ -161,20 +161,22 @@ def test_small_folder_imports(store: Store, small: Path) -> None:
     assert value(store, "SELECT claimed_approach FROM decision WHERE decision_id='d2'") == "none"
 
 
+def memory_limit(store: Store) -> str:
+    """DuckDB's memory limit as it shows it (``600.0 MiB``)."""
+    return str(value(store, "SELECT current_setting('memory_limit')"))
+
+
 def test_an_import_in_sets_holds_duckdbs_memory_down_while_it_writes_and_then_lets_it_go(
     store: Store, small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A store file's import in sets spills to disk beyond its bound rather than growing with
     # the files; a server store's DuckDB, in memory, has nowhere to spill and keeps its limit.
-    def limit() -> str:
-        return str(value(store, "SELECT current_setting('memory_limit')"))
-
-    before = limit()
+    before = memory_limit(store)
     during: list[str] = []
     write_records = interchange.write_records
 
     def watched(*args: Any, **kwargs: Any) -> Any:
-        during.append(limit())
+        during.append(memory_limit(store))
         return write_records(*args, **kwargs)
 
     monkeypatch.setattr(interchange, "write_records", watched)
@@ -182,25 +184,22 @@ def test_an_import_in_sets_holds_duckdbs_memory_down_while_it_writes_and_then_le
     import_source(store, tmp_path / "demo", CHANGE)
     assert len(during) == 7
     assert set(during) == ({before} if store.server else {"600.0 MiB"})
-    assert limit() == before
+    assert memory_limit(store) == before
     during.clear()
     import_source(store, small, CHANGE, in_sets=False)  # row by row: Python holds the rows
     assert set(during) == {before}
-    assert limit() == before
+    assert memory_limit(store) == before
 
 
 def test_an_import_whose_bound_is_too_small_runs_again_without_it(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def limit() -> str:
-        return str(value(store, "SELECT current_setting('memory_limit')"))
-
-    before = limit()
+    before = memory_limit(store)
     attempts: list[str] = []
     write_sets = bulk._write_sets
 
     def short_of_memory(*args: Any) -> Any:
-        attempts.append(limit())
+        attempts.append(memory_limit(store))
         if len(attempts) == 1:
             with store.transaction() as cur:  # a first write that DuckDB could not finish
                 cur.execute("UPDATE store_meta SET value = 'off' WHERE key = 'public_view'")
